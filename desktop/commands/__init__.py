@@ -1,0 +1,1 @@
+"""Subcommands of `restorelab`; each module has ``add_parser(subparsers)``."""

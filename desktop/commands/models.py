@@ -1,0 +1,116 @@
+"""`restorelab models ...`: the model library and the architecture registry."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import print_json, table
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("models", help="list, describe, import, export and manage models")
+    msub = p.add_subparsers(dest="models_cmd", required=True)
+
+    ls = msub.add_parser("list", help="installed models (shipped, trained, imported)")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=list_models)
+
+    archs = msub.add_parser("archs", help="registered architectures and classical methods")
+    archs.add_argument("--json", action="store_true")
+    archs.add_argument("--kind", choices=("net", "classical", "discriminator"))
+    archs.set_defaults(func=list_archs)
+
+    desc = msub.add_parser("describe", help="card of an architecture: params, MACs, receptive field")
+    desc.add_argument("id")
+    desc.add_argument("--json", action="store_true")
+    desc.set_defaults(func=describe)
+
+    rm = msub.add_parser("delete", help="delete a trained or imported model")
+    rm.add_argument("id")
+    rm.set_defaults(func=delete)
+
+    mv = msub.add_parser("rename", help="rename a trained or imported model")
+    mv.add_argument("id")
+    mv.add_argument("new_name")
+    mv.set_defaults(func=rename)
+
+    try:
+        from . import model_io
+    except ImportError:  # import/export arrive with the model zoo
+        return
+    model_io.add_parsers(msub)
+
+
+def list_models(args: argparse.Namespace) -> int:
+    from engine.checkpoints import list_models as entries
+
+    models = entries()
+    if args.json:
+        print_json([m.as_dict() for m in models])
+        return 0
+    if not models:
+        print("no models installed (train one with `restorelab train`, or import one)")
+        return 0
+    rows = [[m.id, m.task, m.arch, f"x{m.card.get('scale', 1)}", "shipped" if m.shipped else "user",
+             _metric_text(m.card.get("metrics", {}))] for m in models]
+    print(table(rows, ["id", "task", "arch", "scale", "source", "metrics"]))
+    return 0
+
+
+def _metric_text(metrics: dict) -> str:
+    return ", ".join(f"{k} {v:.2f}" if isinstance(v, (int, float)) else f"{k} {v}"
+                     for k, v in list(metrics.items())[:3])
+
+
+def list_archs(args: argparse.Namespace) -> int:
+    from engine import registry
+
+    specs = registry.all_specs(kind=args.kind)
+    records = []
+    for spec in specs:
+        record = spec.as_dict()
+        if spec.kind != "classical":
+            from engine.archinfo import count_params
+
+            record["params"] = count_params(spec.build())
+        records.append(record)
+    if args.json:
+        print_json(records)
+        return 0
+    rows = [[r["id"], r["kind"], r["family"], ",".join(r["tasks"]), f"x{r['scale']}",
+             f"{r['params']:,}" if "params" in r else "-", r["description"][:60]] for r in records]
+    print(table(rows, ["id", "kind", "family", "tasks", "scale", "params", "description"]))
+    return 0
+
+
+def describe(args: argparse.Namespace) -> int:
+    from engine import registry
+    from engine.archinfo import describe as describe_arch
+
+    spec = registry.get(args.id)
+    if spec.kind == "classical":
+        info = {**spec.as_dict(), "note": "classical method: no learned parameters"}
+    else:
+        info = {**spec.as_dict(), **describe_arch(spec)}
+    if args.json:
+        print_json(info)
+        return 0
+    for key, value in info.items():
+        print(f"{key:>24}: {value}")
+    return 0
+
+
+def delete(args: argparse.Namespace) -> int:
+    from engine.checkpoints import delete_model
+
+    delete_model(args.id)
+    print(f"deleted {args.id}")
+    return 0
+
+
+def rename(args: argparse.Namespace) -> int:
+    from engine.checkpoints import rename_model
+
+    entry = rename_model(args.id, args.new_name)
+    print(f"renamed {args.id} -> {entry.id}", file=sys.stderr)
+    return 0

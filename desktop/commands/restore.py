@@ -1,0 +1,83 @@
+"""`restorelab restore IN... -o OUT`: restore images headless."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("restore", help="restore images or folders with a model",
+                       description="Restore images. OUT is a file for one input, a folder for many.")
+    p.add_argument("inputs", nargs="+", help="image files or folders")
+    p.add_argument("-o", "--output", required=True, help="output file (one input) or folder")
+    p.add_argument("--model", default="bicubic", help="model id, classical method or model folder")
+    p.add_argument("--scale", type=int, help="output scale (default: the model's own)")
+    p.add_argument("--tile", type=int, help="tile size in pixels (0: no tiling; default: from memory)")
+    p.add_argument("--overlap", type=int, help="tile overlap in pixels")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--strength", type=float, default=1.0, help="blend with the input (0..1)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--format", dest="suffix", help="output format for folders, e.g. png")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="method option, e.g. --set sigma=2.0 (classical methods)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=run)
+
+
+def expand(inputs: list[str]) -> list[Path]:
+    from engine.imageio import is_image_path
+
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_image_path(p)))
+        else:
+            files.append(path)  # missing files fail per item, with their name
+    return files
+
+
+def parse_sets(items: list[str]) -> dict:
+    import json
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"error: --set needs KEY=VALUE, got '{item}'")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from engine import devices
+    from engine.inference import InferenceOptions
+    from engine.restore import RestoreSpec, restore_job
+
+    from .common import run_job
+
+    files = expand(args.inputs)
+    if not files:
+        print("error: no images found in the given inputs", file=sys.stderr)
+        return 2
+    output = Path(args.output)
+    if len(files) > 1:
+        if output.exists() and not output.is_dir():
+            print(f"error: {output} is a file; several inputs need an output folder", file=sys.stderr)
+            return 2
+        output.mkdir(parents=True, exist_ok=True)
+    devices.set_threads(args.threads)
+    suffix = f".{args.suffix.lstrip('.')}" if args.suffix else None
+    spec = RestoreSpec(
+        inputs=tuple(str(f) for f in files), output=str(output), model=args.model,
+        scale=args.scale, device=args.device, precision=args.precision,
+        inference=InferenceOptions(tile=args.tile, overlap=args.overlap, strength=args.strength),
+        options=parse_sets(args.set), suffix=suffix)
+    printer = run_job(restore_job, spec, device=args.device, title="restore", quiet=args.quiet)
+    return 1 if printer.failures else 0

@@ -1,0 +1,123 @@
+"""Uniform wrappers around anything that restores: a network or a classical method.
+
+Callers hand a :class:`Restorer` an HWC float32 array in [0, 1] and get an
+HWC float32 array back, ``scale`` times larger. Nets are padded to their size
+multiple (or fixed input size), run under inference mode in the chosen
+precision and cropped back, so callers never care which net it is.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .registry import ArchSpec
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+class Restorer:
+    """Base: metadata every caller may rely on."""
+
+    id: str = ""
+    title: str = ""
+    scale: int = 1
+    in_channels: int = 3
+    out_channels: int = 3
+    size_multiple: int = 1
+    fixed_size: int | None = None  # nets that take exactly one input size (e.g. the 100x100 DAE)
+    tiles: bool = True
+    precision: str = "fp32"
+    receptive_radius: int = 16  # pixels of context each output pixel needs (guides tile overlap)
+
+    def run(self, x: np.ndarray, precision: str | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def bytes_per_pixel(self) -> float:
+        """Rough working memory per input pixel while running a tile."""
+        return 64.0
+
+
+class ClassicalRestorer(Restorer):
+    def __init__(self, spec: ArchSpec, options: Mapping[str, Any] | None = None) -> None:
+        self.spec = spec
+        self.options = spec.kwargs(options)
+        self.fn: Callable[..., np.ndarray] = spec.target()
+        self.id, self.title = spec.id, spec.title
+        self.scale = spec.scale_for(self.options)
+        self.in_channels, self.out_channels = spec.in_channels, spec.out_channels
+        self.tiles = spec.tiles
+        self.receptive_radius = int(self.options.get("radius", 8)) if "radius" in self.options else 8
+
+    def run(self, x: np.ndarray, precision: str | None = None) -> np.ndarray:
+        out = self.fn(np.ascontiguousarray(x, dtype=np.float32), **self.options)
+        if out.ndim == 2:
+            out = out[:, :, None]
+        return out.astype(np.float32, copy=False)
+
+
+class NetRestorer(Restorer):
+    def __init__(self, module, spec: ArchSpec, kwargs: Mapping[str, Any] | None = None,
+                 device: str = "cpu", precision: str = "fp32") -> None:
+        import torch
+
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}")
+        self.spec = spec
+        self.kwargs = spec.kwargs(kwargs)
+        self.id, self.title = spec.id, spec.title
+        self.scale = spec.scale_for(self.kwargs)
+        self.in_channels = int(getattr(module, "in_channels", self.kwargs.get("in_channels", spec.in_channels)))
+        self.out_channels = int(getattr(module, "out_channels", self.kwargs.get("out_channels", spec.out_channels)))
+        self.size_multiple = int(getattr(module, "size_multiple", spec.size_multiple))
+        self.fixed_size = getattr(module, "fixed_size", None)
+        self.tiles = spec.tiles
+        self.receptive_radius = int(getattr(module, "receptive_radius", 16))
+        self.device = torch.device(device)
+        self.precision = precision if precision in spec.precisions else "fp32"
+        self.module = module.to(self.device).eval()
+        if self.device.type == "cpu" and self.precision == "bf16":
+            self.module = self.module.to(memory_format=torch.channels_last)
+        self._width = max((m.out_channels for m in module.modules() if hasattr(m, "out_channels")
+                           and isinstance(getattr(m, "out_channels"), int)), default=64)
+
+    def bytes_per_pixel(self) -> float:
+        # a few live activations of the widest layer, in float32, at output resolution
+        return 4.0 * (4 * self._width + self.in_channels + self.out_channels) * self.scale ** 2
+
+    def forward(self, x, precision: str | None = None):
+        """NCHW tensor in -> NCHW tensor out (float32), padded and cropped as needed."""
+        import torch
+        import torch.nn.functional as F
+
+        precision = precision or self.precision
+        n, c, h, w = x.shape
+        if self.fixed_size:
+            th = tw = self.fixed_size
+            if h > th or w > tw:
+                raise ValueError(f"{self.id} takes {th}x{tw} inputs; tile the image")
+        else:
+            m = self.size_multiple
+            th, tw = -(-h // m) * m, -(-w // m) * m
+        if (th, tw) != (h, w):
+            mode = "reflect" if th - h < h and tw - w < w else "replicate"
+            x = F.pad(x, (0, tw - w, 0, th - h), mode=mode)
+        x = x.to(self.device)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        if self.device.type == "cpu" and precision == "fp16":
+            dtype = torch.bfloat16  # CPU autocast has no fast fp16 path
+        if dtype is not None and self.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype or torch.float32,
+                                                    enabled=dtype is not None):
+            y = self.module(x)
+        y = y.float()
+        s = self.scale
+        return y[:, :, : h * s, : w * s]
+
+    def run(self, x: np.ndarray, precision: str | None = None) -> np.ndarray:
+        import torch
+
+        t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
+        y = self.forward(t, precision)
+        return y[0].permute(1, 2, 0).cpu().numpy()

@@ -1,0 +1,474 @@
+"""Read and write images as float32 HWC arrays in [0, 1], keeping their metadata.
+
+Pixels come from Pillow, except for 16-bit PNG/TIFF files, which OpenCV decodes
+(Pillow would cut them to 8 bits). Metadata (ICC profile, EXIF, orientation)
+always comes from Pillow. Files are read as bytes and encoded in memory, so
+Unicode paths work everywhere, and writes go through ``atomic_path``.
+
+Channel layouts: 1 = grey, 2 = grey + alpha, 3 = RGB, 4 = RGBA.
+JPEG and BMP cannot keep alpha: it is composited over white on write.
+WebP has no grey mode: grey is written as RGB.
+"""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms, TiffImagePlugin, TiffTags
+
+from engine.atomic import atomic_path
+from engine.errors import ImageError
+
+DEFAULT_MAX_PIXELS = 200_000_000
+SUPPORTED_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
+
+# read_image does its own size check (max_pixels) before decoding, so Pillow's
+# decompression-bomb guard would only get in the way with a different message.
+Image.MAX_IMAGE_PIXELS = None
+
+_FORMAT_BY_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF",
+                     ".tiff": "TIFF", ".webp": "WEBP", ".bmp": "BMP"}
+# Pillow format name -> ours (MPO is the multi-picture JPEG some cameras write)
+_READ_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "TIFF": "TIFF",
+                 "WEBP": "WEBP", "BMP": "BMP"}
+# Pillow modes we convert on read, and what to
+_PIL_MODES = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "PA": "RGBA", "RGB": "RGB",
+              "RGBX": "RGB", "YCbCr": "RGB", "CMYK": "RGB", "RGBA": "RGBA", "RGBa": "RGBA"}
+_ORIENTATION = 0x0112
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+# TIFF tags describing pixel layout (or bulky private data); they must not be
+# carried over as "EXIF" from a TIFF source into another file.
+_TIFF_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279,
+                     280, 281, 284, 317, 320, 322, 323, 324, 325, 330, 338, 339, 340,
+                     341, 347, 530, 531, 532, 34377, 34675, 37724, *range(512, 522)}
+
+
+class _Unsupported(Exception):
+    """Internal: the file decodes, but into a layout we do not handle."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str                 # "PNG", "JPEG", "TIFF", "WEBP" or "BMP"
+    bit_depth: int              # 8 or 16 bits per channel, as stored in the file
+    has_alpha: bool
+    is_grey: bool
+    icc_profile: bytes | None = None
+    exif: bytes | None = None   # orientation already applied and reset to 1
+    source: str | None = None
+
+
+@dataclass
+class LoadedImage:
+    pixels: np.ndarray          # float32 HWC in [0, 1], C in {1, 2, 3, 4}
+    info: ImageInfo
+
+
+# ---------------------------------------------------------------- small helpers
+
+def is_image_path(path) -> bool:
+    return Path(path).suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def _as_hwc(pixels) -> np.ndarray:
+    arr = np.asarray(pixels)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+        raise ValueError(f"expected an HWC image with 1-4 channels, got shape {arr.shape}")
+    return arr
+
+
+def split_alpha(pixels) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return (colour with 1 or 3 channels, alpha as HW1 or None)."""
+    arr = _as_hwc(pixels)
+    if arr.shape[2] in (2, 4):
+        return arr[..., :-1], arr[..., -1:]
+    return arr, None
+
+
+def join_alpha(colour, alpha) -> np.ndarray:
+    """Inverse of split_alpha; ``alpha`` may be HW, HW1 or None."""
+    colour = _as_hwc(colour)
+    if alpha is None:
+        return colour
+    alpha = np.asarray(alpha)
+    if alpha.ndim == 2:
+        alpha = alpha[..., None]
+    if alpha.shape != colour.shape[:2] + (1,) or colour.shape[2] not in (1, 3):
+        raise ValueError(f"cannot join colour {colour.shape} with alpha {alpha.shape}")
+    return np.concatenate([colour, alpha.astype(colour.dtype, copy=False)], axis=2)
+
+
+def _quantize(pixels, depth: int) -> np.ndarray:
+    """Float [0, 1] -> rounded uint8/uint16 HWC; NaN becomes 0."""
+    arr = np.nan_to_num(_as_hwc(pixels).astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    peak = 255 if depth == 8 else 65535
+    np.clip(arr, 0.0, 1.0, out=arr)
+    arr *= peak
+    arr += 0.5
+    return arr.astype(np.uint8 if depth == 8 else np.uint16)
+
+
+def to_uint8(pixels) -> np.ndarray:
+    """Clip and round float pixels to an HWC uint8 array (for previews)."""
+    return _quantize(pixels, 8)
+
+
+def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an HWC array."""
+    if orientation == 2:
+        return arr[:, ::-1]
+    if orientation == 3:
+        return arr[::-1, ::-1]
+    if orientation == 4:
+        return arr[::-1]
+    if orientation == 5:
+        return arr.transpose(1, 0, 2)
+    if orientation == 6:
+        return np.rot90(arr, -1)
+    if orientation == 7:
+        return np.rot90(arr, 2).transpose(1, 0, 2)
+    if orientation == 8:
+        return np.rot90(arr, 1)
+    return arr
+
+
+def _icc_fits(icc: bytes | None, channels: int) -> bool:
+    """An ICC profile's colour space (header bytes 16-20) must match the pixels."""
+    if not icc or len(icc) < 20:
+        return False
+    space = icc[16:20]
+    return space == b"GRAY" if channels == 1 else space == b"RGB "
+
+
+# ---------------------------------------------------------------------- reading
+
+def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Read an image file; raise ImageError with a readable message on failure."""
+    path = Path(path)
+    name = path.name or str(path)
+    data = _read_bytes(path, name)
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fmt = _READ_FORMATS.get(im.format or "")
+            if fmt is None:
+                raise ImageError(f"'{name}' is a {im.format} image, which is not supported.")
+            width, height = im.size
+            if max_pixels is not None and width * height > max_pixels:
+                raise ImageError(f"'{name}' is too large ({width} x {height} pixels; "
+                                 f"the limit is {max_pixels:,} pixels).")
+            icc = im.info.get("icc_profile") or None
+            exif, orientation = _read_exif(im, fmt)
+            if _is_16bit(im, data):
+                arr = _decode_cv2(data, *_layout_16bit(im, data))
+            else:
+                arr, icc = _decode_pillow(im, icc)
+    except ImageError:
+        raise
+    except _Unsupported as err:
+        raise ImageError(f"'{name}' has an unsupported mode: {err}.") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(f"'{name}' is not an image file, or its format is not supported.") from None
+    except MemoryError:
+        raise ImageError(f"Not enough memory to open '{name}'.") from None
+    except Exception as err:  # decoders raise many types on damaged data
+        raise ImageError(f"'{name}' is damaged or truncated and cannot be read ({err}).") from err
+
+    depth = 16 if arr.dtype == np.uint16 else 8
+    channels = arr.shape[2]
+    arr = _orient(arr, orientation)
+    pixels = arr.astype(np.float32)
+    pixels *= np.float32(1.0 / (65535 if depth == 16 else 255))
+    info = ImageInfo(format=fmt, bit_depth=depth, has_alpha=channels in (2, 4),
+                     is_grey=channels in (1, 2), icc_profile=icc, exif=exif,
+                     source=str(path))
+    return LoadedImage(pixels=pixels, info=info)
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    if path.is_dir():
+        raise ImageError(f"'{name}' is a folder, not an image file.")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"'{name}' was not found ({path}).") from None
+    except PermissionError:
+        raise ImageError(f"Permission denied when reading '{name}'.") from None
+    except OSError as err:
+        raise ImageError(f"'{name}' could not be read ({err.strerror or err}).") from err
+    if not data:
+        raise ImageError(f"'{name}' is empty (0 bytes).")
+    return data
+
+
+def _read_exif(im: Image.Image, fmt: str) -> tuple[bytes | None, int]:
+    """Return (EXIF bytes with orientation reset to 1, orientation to apply)."""
+    try:
+        exif = im.getexif()
+        orientation = exif.get(_ORIENTATION, 1)
+        orientation = orientation if orientation in range(1, 9) else 1
+        if fmt == "TIFF":  # Pillow mixes the TIFF's own layout tags into its EXIF
+            for tag in _TIFF_LAYOUT_TAGS.intersection(exif):
+                del exif[tag]
+        if _ORIENTATION in exif:
+            exif[_ORIENTATION] = 1
+        return (exif.tobytes() if len(exif) else None), orientation
+    except Exception:  # broken EXIF should not stop us from reading the pixels
+        return None, 1
+
+
+def _is_16bit(im: Image.Image, data: bytes) -> bool:
+    if im.format == "PNG":
+        return data[12:16] == b"IHDR" and data[24] == 16
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258, 8)
+        return 16 in (bits if isinstance(bits, tuple) else (bits,))
+    return False
+
+
+def _layout_16bit(im: Image.Image, data: bytes) -> tuple[bool, bool]:
+    """Return (grey, alpha) for a 16-bit PNG/TIFF, from the file header."""
+    if im.format == "PNG":
+        colour_type = data[25]
+        return colour_type in (0, 4), colour_type in (4, 6)
+    tags = im.tag_v2
+    photometric, samples = tags.get(262, 1), tags.get(277, 1)
+    formats = tags.get(339, 1)
+    if photometric not in (0, 1, 2) or samples > 4 or 1 not in np.atleast_1d(formats):
+        raise _Unsupported(f"16-bit TIFF with photometric {photometric}, "
+                           f"{samples} samples")
+    grey = photometric in (0, 1)
+    return grey, samples > (1 if grey else 3)
+
+
+def _decode_cv2(data: bytes, grey: bool, alpha: bool) -> np.ndarray:
+    # IMREAD_UNCHANGED keeps 16 bits and alpha and ignores EXIF orientation
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.size == 0:
+        raise ValueError("the decoder returned no pixels")
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise _Unsupported(f"sample type {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if grey and arr.shape[2] >= 3:     # OpenCV expands grey + alpha to BGRA
+        arr = arr[..., [0, 3]] if alpha and arr.shape[2] == 4 else arr[..., :1]
+    elif arr.shape[2] == 3:
+        arr = arr[..., ::-1]
+    elif arr.shape[2] == 4:
+        arr = arr[..., [2, 1, 0, 3]]
+    return np.ascontiguousarray(arr)
+
+
+def _decode_pillow(im: Image.Image, icc: bytes | None) -> tuple[np.ndarray, bytes | None]:
+    """Decode with Pillow; return (uint8/uint16 HWC array, ICC profile to keep)."""
+    im.load()
+    mode = im.mode
+    if mode.startswith("I;16"):
+        arr = np.asarray(im).astype(np.uint16)
+        return arr[..., None], icc
+    if mode == "CMYK":
+        return np.asarray(_cmyk_to_rgb(im, icc)), None
+    if mode == "P":
+        target = "RGBA" if "transparency" in im.info else "RGB"
+    elif mode in ("L", "RGB") and "transparency" in im.info:
+        target = {"L": "LA", "RGB": "RGBA"}[mode]
+    elif mode in _PIL_MODES:
+        target = _PIL_MODES[mode]
+    else:
+        raise _Unsupported(f"Pillow mode {mode}")
+    arr = np.asarray(im if mode == target else im.convert(target))
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    return arr, icc
+
+
+def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """Use the embedded CMYK profile when there is one, else a naive conversion."""
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            return ImageCms.profileToProfile(im, source, ImageCms.createProfile("sRGB"),
+                                             outputMode="RGB")
+        except Exception:
+            pass
+    return im.convert("RGB")
+
+
+# ---------------------------------------------------------------------- writing
+
+def write_image(path, pixels: np.ndarray, info: ImageInfo | None = None, *,
+                bit_depth: int | None = None, quality: int = 95) -> None:
+    """Write float [0, 1] HWC pixels; format from the suffix, depth/ICC/EXIF from info."""
+    path = Path(path)
+    name = path.name or str(path)
+    fmt = _FORMAT_BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"Cannot save '{name}': unknown image type '{path.suffix}' "
+                         f"(use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}).")
+    depth = bit_depth or (info.bit_depth if info else 8)
+    if depth not in (8, 16):
+        raise ImageError(f"Cannot save '{name}': bit depth must be 8 or 16, not {depth}.")
+    if fmt not in ("PNG", "TIFF"):
+        depth = 8
+    colour, alpha = split_alpha(pixels)
+    if alpha is not None and fmt in ("JPEG", "BMP"):
+        colour = _over_white(colour, alpha)
+        alpha = None
+    icc = info.icc_profile if info else None
+    icc = icc if _icc_fits(icc, colour.shape[2]) else None
+    exif = _exif_for_write(info.exif if info else None) if fmt != "BMP" else None
+
+    try:
+        arr = _quantize(join_alpha(colour, alpha), depth)
+        if depth == 16 and fmt == "TIFF":
+            data = _encode_tiff16(arr, icc, exif)
+        elif depth == 16:
+            data = _encode_png16(arr, icc, exif)
+        else:
+            data = _encode_pillow(arr, fmt, icc, exif, quality)
+    except MemoryError:
+        raise ImageError(f"Not enough memory to save '{name}'.") from None
+    except Exception as err:
+        raise ImageError(f"Could not encode '{name}' as {fmt}: {err}") from err
+
+    try:
+        with atomic_path(path) as tmp:
+            _write_bytes(tmp, data)
+    except OSError as err:
+        raise ImageError(f"Could not save '{name}': {err.strerror or err}") from err
+
+
+def _write_bytes(tmp: Path, data: bytes) -> None:
+    tmp.write_bytes(data)
+
+
+def _over_white(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = np.clip(alpha.astype(np.float32), 0.0, 1.0)
+    return colour.astype(np.float32) * a + (1.0 - a)
+
+
+def _exif_for_write(exif: bytes | None) -> bytes | None:
+    """Make sure a stale orientation cannot rotate the already upright pixels again."""
+    if not exif:
+        return None
+    try:
+        parsed = Image.Exif()
+        parsed.load(exif)
+        if parsed.get(_ORIENTATION, 1) != 1:
+            parsed[_ORIENTATION] = 1
+            return parsed.tobytes()
+    except Exception:
+        return None
+    return exif
+
+
+def _encode_pillow(arr: np.ndarray, fmt: str, icc, exif, quality: int) -> bytes:
+    im = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
+    if fmt == "WEBP" and im.mode in ("L", "LA"):
+        im = im.convert("RGBA" if im.mode == "LA" else "RGB")
+    quality = int(min(max(quality, 1), 100))
+    options: dict = {}
+    if icc:
+        options["icc_profile"] = icc
+    if exif:
+        options["exif"] = exif
+    if fmt == "JPEG":
+        options.update(quality=quality, subsampling=0 if quality >= 90 else 2)
+    elif fmt == "WEBP":
+        options.update(quality=quality, lossless=quality >= 100)
+    elif fmt == "TIFF":
+        options["compression"] = "tiff_adobe_deflate"
+    buffer = io.BytesIO()
+    im.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def _encode_png16(arr: np.ndarray, icc, exif) -> bytes:
+    exif = exif[6:] if exif and exif.startswith(b"Exif\x00\x00") else exif  # PNG wants raw TIFF
+    if arr.shape[2] == 2:   # OpenCV cannot write grey + alpha
+        return _png16_grey_alpha(arr, icc, exif)
+    if arr.shape[2] >= 3:
+        arr = arr[..., [2, 1, 0, 3][: arr.shape[2]]]
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 6]
+    kinds, blobs = [], []
+    for kind, blob in ((cv2.IMAGE_METADATA_ICCP, icc), (cv2.IMAGE_METADATA_EXIF, exif)):
+        if blob:
+            kinds.append(kind)
+            blobs.append(np.frombuffer(blob, np.uint8))
+    if kinds:
+        ok, buf = cv2.imencodeWithMetadata(".png", arr, kinds, blobs, params)
+    else:
+        ok, buf = cv2.imencode(".png", arr, params)
+    if not ok:
+        raise ValueError("OpenCV could not encode the PNG")
+    return buf.tobytes()
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png16_grey_alpha(arr: np.ndarray, icc, exif) -> bytes:
+    """Minimal 16-bit grey + alpha PNG writer (no row filters)."""
+    height, width = arr.shape[:2]
+    rows = arr.astype(">u2").reshape(height, -1).view(np.uint8)
+    raw = np.hstack([np.zeros((height, 1), np.uint8), rows])  # filter byte 0 per row
+    out = [b"\x89PNG\r\n\x1a\n",
+           _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 4, 0, 0, 0))]
+    if icc:
+        out.append(_png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc)))
+    if exif:
+        out.append(_png_chunk(b"eXIf", exif))
+    out += [_png_chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)), _png_chunk(b"IEND", b"")]
+    return b"".join(out)
+
+
+def _encode_tiff16(arr: np.ndarray, icc, exif) -> bytes:
+    """16-bit TIFF (any 1-4 channels): deflate strips with horizontal predictor.
+
+    Pillow writes the tag directory; it places the strips after the directory and
+    shifts the (relative) strip offsets we give it.
+    """
+    height, width, channels = arr.shape
+    diff = arr.copy()
+    diff[:, 1:] -= arr[:, :-1]          # predictor 2; uint16 wraps around as TIFF expects
+    diff = diff.astype("<u2")
+    rows_per_strip = max(1, (1 << 18) // (width * channels * 2))
+    strips = [zlib.compress(diff[y:y + rows_per_strip].tobytes(), 6)
+              for y in range(0, height, rows_per_strip)]
+    offsets = np.cumsum([0] + [len(s) for s in strips[:-1]])
+    grey = channels in (1, 2)
+
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
+    if exif:
+        parsed = Image.Exif()
+        parsed.load(exif)
+        for tag, value in parsed.items():
+            if tag in (_EXIF_IFD, _GPS_IFD):
+                ifd[tag] = parsed.get_ifd(tag)
+            elif tag not in _TIFF_LAYOUT_TAGS:
+                ifd[tag] = value
+    ifd[256], ifd[257] = width, height
+    ifd[258] = (16,) * channels
+    ifd[259] = 8                        # Adobe deflate
+    ifd[262] = 1 if grey else 2         # BlackIsZero / RGB
+    ifd[273] = tuple(int(o) for o in offsets)
+    ifd[277] = channels
+    ifd[278] = rows_per_strip
+    ifd[279] = tuple(len(s) for s in strips)
+    ifd[284] = 1
+    ifd[317] = 2
+    ifd[339] = (1,) * channels
+    if channels in (2, 4):
+        ifd[338] = (2,)                 # unassociated alpha
+    if icc:
+        ifd.tagtype[34675] = TiffTags.UNDEFINED
+        ifd[34675] = icc
+    header = b"II*\x00" + struct.pack("<I", 8)
+    return header + ifd.tobytes(8) + b"".join(strips)

@@ -1,0 +1,41 @@
+"""Turn a model reference (classical id, library model, model folder) into a Restorer."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import checkpoints, devices, registry
+from .descriptor import ClassicalRestorer, NetRestorer, Restorer
+from .errors import ModelError
+
+IMPORTABLE = (".pth", ".pt", ".ckpt", ".safetensors", ".bin")
+
+
+def load_restorer(ref: str, *, device: str = "auto", precision: str = "fp32",
+                  options: Mapping[str, Any] | None = None) -> Restorer:
+    """``ref``: a classical method id, an installed model id, or a model folder path.
+
+    ``options`` are method options for classical methods (e.g. ``scale``);
+    for networks they are ignored except where the caller uses them.
+    """
+    try:
+        spec = registry.get(ref)
+    except ModelError:
+        spec = None
+    if spec is not None and spec.kind == "classical":
+        opts = {k: v for k, v in (options or {}).items() if k in spec.defaults}
+        return ClassicalRestorer(spec, opts)
+    entry = checkpoints.find_model(ref)
+    if entry is None:
+        if spec is not None:
+            raise ModelError(f"'{ref}' is an architecture, not a trained model: train one "
+                             "(`restorelab train`) or pick a model from `restorelab models list`")
+        if Path(ref).suffix.lower() in IMPORTABLE and Path(ref).exists():
+            raise ModelError(f"{Path(ref).name} is not in the library yet: "
+                             f"`restorelab models import {ref}` first")
+        raise ModelError(f"no model or method named '{ref}' (see `restorelab models list`)")
+    module, spec, kwargs = checkpoints.build_model(entry.path)
+    restorer = NetRestorer(module, spec, kwargs, device=devices.resolve(device), precision=precision)
+    restorer.id = entry.id
+    restorer.title = entry.title
+    return restorer

@@ -1,0 +1,94 @@
+"""The restore job: one image or a list, each read, restored and written atomically."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import cv2
+import numpy as np
+
+from . import imageio
+from .errors import RestoreLabError
+from .events import Event, ItemDone, ItemFailed, Log, Progress, Saved
+from .inference import InferenceOptions, restore_pixels
+from .jobs import Control
+from .models import load_restorer
+
+
+@dataclass(frozen=True)
+class RestoreSpec:
+    inputs: tuple[str, ...]
+    output: str                       # a file for one input, else a folder
+    model: str = "bicubic"
+    scale: int | None = None          # final scale; None: the model's own
+    device: str = "auto"
+    precision: str = "fp32"
+    inference: InferenceOptions = InferenceOptions()
+    options: dict[str, Any] = field(default_factory=dict)  # classical method options
+    suffix: str | None = None         # output format for folders, e.g. ".png"; None: keep
+
+
+def output_paths(inputs: list[Path], output: Path, suffix: str | None) -> list[Path]:
+    """One output file per input; a folder when there are several inputs or ``output`` is a dir."""
+    if len(inputs) == 1 and not output.is_dir() and output.suffix:
+        return [output]
+    names: dict[str, int] = {}
+    out = []
+    for src in inputs:
+        stem = src.stem
+        names[stem] = names.get(stem, 0) + 1
+        if names[stem] > 1:
+            stem = f"{stem}_{names[stem]}"
+        out.append(output / f"{stem}{suffix or src.suffix}")
+    return out
+
+
+def _rescale(pixels: np.ndarray, h: int, w: int) -> np.ndarray:
+    down = h < pixels.shape[0]
+    out = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA if down else cv2.INTER_CUBIC)
+    return np.clip(out if out.ndim == 3 else out[:, :, None], 0, 1)
+
+
+def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
+    inputs = [Path(p) for p in spec.inputs]
+    options = dict(spec.options)
+    if spec.scale:
+        options.setdefault("scale", spec.scale)
+    restorer = load_restorer(spec.model, device=spec.device, precision=spec.precision,
+                             options=options)
+    yield Log("info", f"model: {restorer.title} (x{restorer.scale})")
+    targets = output_paths(inputs, Path(spec.output), spec.suffix)
+    written, failed = [], []
+    for i, (src, dst) in enumerate(zip(inputs, targets)):
+        if control.stop_requested:
+            break
+        yield Progress(i, len(inputs), f"{src.name}")
+        try:
+            image = imageio.read_image(src)
+            stage = f"{src.name} ({i + 1}/{len(inputs)})"
+            pixels = image.pixels
+            run = restore_pixels(restorer, pixels, spec.inference)
+            while True:
+                try:
+                    ev = next(run)
+                except StopIteration as end:
+                    out = end.value
+                    break
+                if isinstance(ev, Progress):
+                    ev = Progress(i + ev.done / max(ev.total, 1), len(inputs), stage)
+                yield ev
+            want = spec.scale or restorer.scale
+            h, w = pixels.shape[0] * want, pixels.shape[1] * want
+            if out.shape[:2] != (h, w):
+                out = _rescale(out, h, w)
+            imageio.write_image(dst, out, image.info)
+        except RestoreLabError as err:
+            failed.append(str(src))
+            yield ItemFailed(i, str(src), str(err))
+            continue
+        written.append(str(dst))
+        yield Saved(str(dst))
+        yield ItemDone(i, str(src), str(dst))
+    yield Progress(len(written) + len(failed), len(inputs), "done")
+    return {"written": written, "failed": failed}
