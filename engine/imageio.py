@@ -7,7 +7,8 @@ Unicode paths work everywhere, and writes go through ``atomic_path``.
 
 Channel layouts: 1 = grey, 2 = grey + alpha, 3 = RGB, 4 = RGBA.
 JPEG and BMP cannot keep alpha: it is composited over white on write.
-WebP has no grey mode: grey is written as RGB.
+WebP has no grey mode: grey is written as RGB. 16-bit grey + alpha is written
+as 16-bit RGBA: OpenCV cannot encode it, and nothing here reads it back from TIFF.
 """
 from __future__ import annotations
 
@@ -120,23 +121,16 @@ def to_uint8(pixels) -> np.ndarray:
     return _quantize(pixels, 8)
 
 
-def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation (1-8) to an HWC array."""
-    if orientation == 2:
-        return arr[:, ::-1]
-    if orientation == 3:
-        return arr[::-1, ::-1]
-    if orientation == 4:
-        return arr[::-1]
-    if orientation == 5:
-        return arr.transpose(1, 0, 2)
-    if orientation == 6:
-        return np.rot90(arr, -1)
-    if orientation == 7:
-        return np.rot90(arr, 2).transpose(1, 0, 2)
-    if orientation == 8:
-        return np.rot90(arr, 1)
-    return arr
+# EXIF orientation -> how to turn the stored HWC array upright
+_ORIENT = {
+    2: lambda a: a[:, ::-1],                          # mirrored
+    3: lambda a: a[::-1, ::-1],                       # rotated 180
+    4: lambda a: a[::-1],                             # flipped
+    5: lambda a: a.transpose(1, 0, 2),                # transposed
+    6: lambda a: np.rot90(a, -1),                     # needs 90 clockwise
+    7: lambda a: np.rot90(a, 2).transpose(1, 0, 2),   # transversed
+    8: lambda a: np.rot90(a, 1),                      # needs 90 anticlockwise
+}
 
 
 def _icc_fits(icc: bytes | None, channels: int) -> bool:
@@ -165,8 +159,9 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage
                                  f"the limit is {max_pixels:,} pixels).")
             icc = im.info.get("icc_profile") or None
             exif, orientation = _read_exif(im, fmt)
-            if _is_16bit(im, data):
-                arr = _decode_cv2(data, *_layout_16bit(im, data))
+            layout = _layout_16bit(im, data)
+            if layout:
+                arr = _decode_cv2(data, *layout)
             else:
                 arr, icc = _decode_pillow(im, icc)
     except ImageError:
@@ -174,6 +169,9 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage
     except _Unsupported as err:
         raise ImageError(f"'{name}' has an unsupported mode: {err}.") from None
     except Image.UnidentifiedImageError:
+        if data[:4] in (b"II*\x00", b"MM\x00*"):  # a TIFF whose layout Pillow rejects
+            raise ImageError(f"'{name}' is a TIFF with an unsupported mode "
+                             f"(sample layout), or it is damaged.") from None
         raise ImageError(f"'{name}' is not an image file, or its format is not supported.") from None
     except MemoryError:
         raise ImageError(f"Not enough memory to open '{name}'.") from None
@@ -182,7 +180,7 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage
 
     depth = 16 if arr.dtype == np.uint16 else 8
     channels = arr.shape[2]
-    arr = _orient(arr, orientation)
+    arr = _ORIENT.get(orientation, lambda a: a)(arr)
     pixels = arr.astype(np.float32)
     pixels *= np.float32(1.0 / (65535 if depth == 16 else 255))
     info = ImageInfo(format=fmt, bit_depth=depth, has_alpha=channels in (2, 4),
@@ -223,20 +221,13 @@ def _read_exif(im: Image.Image, fmt: str) -> tuple[bytes | None, int]:
         return None, 1
 
 
-def _is_16bit(im: Image.Image, data: bytes) -> bool:
-    if im.format == "PNG":
-        return data[12:16] == b"IHDR" and data[24] == 16
-    if im.format == "TIFF":
-        bits = im.tag_v2.get(258, 8)
-        return 16 in (bits if isinstance(bits, tuple) else (bits,))
-    return False
-
-
-def _layout_16bit(im: Image.Image, data: bytes) -> tuple[bool, bool]:
-    """Return (grey, alpha) for a 16-bit PNG/TIFF, from the file header."""
-    if im.format == "PNG":
+def _layout_16bit(im: Image.Image, data: bytes) -> tuple[bool, bool] | None:
+    """For a 16-bit PNG/TIFF return (grey, alpha) from its header, else None."""
+    if im.format == "PNG" and data[12:16] == b"IHDR" and data[24] == 16:
         colour_type = data[25]
         return colour_type in (0, 4), colour_type in (4, 6)
+    if im.format != "TIFF" or 16 not in np.atleast_1d(im.tag_v2.get(258, 8)):
+        return None
     tags = im.tag_v2
     photometric, samples = tags.get(262, 1), tags.get(277, 1)
     formats = tags.get(339, 1)
@@ -290,14 +281,11 @@ def _decode_pillow(im: Image.Image, icc: bytes | None) -> tuple[np.ndarray, byte
 
 def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     """Use the embedded CMYK profile when there is one, else a naive conversion."""
-    if icc:
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(im, source, ImageCms.createProfile("sRGB"),
-                                             outputMode="RGB")
-        except Exception:
-            pass
-    return im.convert("RGB")
+    try:
+        return ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                         ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except Exception:  # no profile, or a broken one
+        return im.convert("RGB")
 
 
 # ---------------------------------------------------------------------- writing
@@ -320,9 +308,11 @@ def write_image(path, pixels: np.ndarray, info: ImageInfo | None = None, *,
     if alpha is not None and fmt in ("JPEG", "BMP"):
         colour = _over_white(colour, alpha)
         alpha = None
+    if depth == 16 and alpha is not None and colour.shape[2] == 1:
+        colour = np.repeat(colour, 3, axis=2)  # see the module docstring
     icc = info.icc_profile if info else None
     icc = icc if _icc_fits(icc, colour.shape[2]) else None
-    exif = _exif_for_write(info.exif if info else None) if fmt != "BMP" else None
+    exif = _exif_for_write(info.exif) if info and info.exif and fmt != "BMP" else None
 
     try:
         arr = _quantize(join_alpha(colour, alpha), depth)
@@ -355,17 +345,15 @@ def _over_white(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 def _exif_for_write(exif: bytes | None) -> bytes | None:
     """Make sure a stale orientation cannot rotate the already upright pixels again."""
-    if not exif:
-        return None
     try:
         parsed = Image.Exif()
         parsed.load(exif)
-        if parsed.get(_ORIENTATION, 1) != 1:
-            parsed[_ORIENTATION] = 1
-            return parsed.tobytes()
-    except Exception:
+        if parsed.get(_ORIENTATION, 1) == 1:
+            return exif
+        parsed[_ORIENTATION] = 1
+        return parsed.tobytes()
+    except Exception:  # unreadable EXIF is dropped rather than failing the save
         return None
-    return exif
 
 
 def _encode_pillow(arr: np.ndarray, fmt: str, icc, exif, quality: int) -> bytes:
@@ -381,7 +369,7 @@ def _encode_pillow(arr: np.ndarray, fmt: str, icc, exif, quality: int) -> bytes:
     if fmt == "JPEG":
         options.update(quality=quality, subsampling=0 if quality >= 90 else 2)
     elif fmt == "WEBP":
-        options.update(quality=quality, lossless=quality >= 100)
+        options.update(quality=quality, lossless=quality >= 100, exact=quality >= 100)
     elif fmt == "TIFF":
         options["compression"] = "tiff_adobe_deflate"
     buffer = io.BytesIO()
@@ -391,46 +379,19 @@ def _encode_pillow(arr: np.ndarray, fmt: str, icc, exif, quality: int) -> bytes:
 
 def _encode_png16(arr: np.ndarray, icc, exif) -> bytes:
     exif = exif[6:] if exif and exif.startswith(b"Exif\x00\x00") else exif  # PNG wants raw TIFF
-    if arr.shape[2] == 2:   # OpenCV cannot write grey + alpha
-        return _png16_grey_alpha(arr, icc, exif)
     if arr.shape[2] >= 3:
         arr = arr[..., [2, 1, 0, 3][: arr.shape[2]]]
-    params = [cv2.IMWRITE_PNG_COMPRESSION, 6]
-    kinds, blobs = [], []
-    for kind, blob in ((cv2.IMAGE_METADATA_ICCP, icc), (cv2.IMAGE_METADATA_EXIF, exif)):
-        if blob:
-            kinds.append(kind)
-            blobs.append(np.frombuffer(blob, np.uint8))
-    if kinds:
-        ok, buf = cv2.imencodeWithMetadata(".png", arr, kinds, blobs, params)
-    else:
-        ok, buf = cv2.imencode(".png", arr, params)
+    meta = [(kind, np.frombuffer(blob, np.uint8)) for kind, blob in
+            ((cv2.IMAGE_METADATA_ICCP, icc), (cv2.IMAGE_METADATA_EXIF, exif)) if blob]
+    ok, buf = cv2.imencodeWithMetadata(".png", arr, [k for k, _ in meta], [b for _, b in meta],
+                                       [cv2.IMWRITE_PNG_COMPRESSION, 6])
     if not ok:
         raise ValueError("OpenCV could not encode the PNG")
     return buf.tobytes()
 
 
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def _png16_grey_alpha(arr: np.ndarray, icc, exif) -> bytes:
-    """Minimal 16-bit grey + alpha PNG writer (no row filters)."""
-    height, width = arr.shape[:2]
-    rows = arr.astype(">u2").reshape(height, -1).view(np.uint8)
-    raw = np.hstack([np.zeros((height, 1), np.uint8), rows])  # filter byte 0 per row
-    out = [b"\x89PNG\r\n\x1a\n",
-           _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 4, 0, 0, 0))]
-    if icc:
-        out.append(_png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc)))
-    if exif:
-        out.append(_png_chunk(b"eXIf", exif))
-    out += [_png_chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)), _png_chunk(b"IEND", b"")]
-    return b"".join(out)
-
-
 def _encode_tiff16(arr: np.ndarray, icc, exif) -> bytes:
-    """16-bit TIFF (any 1-4 channels): deflate strips with horizontal predictor.
+    """16-bit TIFF (1, 3 or 4 channels): deflate strips with horizontal predictor.
 
     Pillow writes the tag directory; it places the strips after the directory and
     shifts the (relative) strip offsets we give it.
@@ -443,7 +404,6 @@ def _encode_tiff16(arr: np.ndarray, icc, exif) -> bytes:
     strips = [zlib.compress(diff[y:y + rows_per_strip].tobytes(), 6)
               for y in range(0, height, rows_per_strip)]
     offsets = np.cumsum([0] + [len(s) for s in strips[:-1]])
-    grey = channels in (1, 2)
 
     ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
     if exif:
@@ -454,19 +414,14 @@ def _encode_tiff16(arr: np.ndarray, icc, exif) -> bytes:
                 ifd[tag] = parsed.get_ifd(tag)
             elif tag not in _TIFF_LAYOUT_TAGS:
                 ifd[tag] = value
-    ifd[256], ifd[257] = width, height
-    ifd[258] = (16,) * channels
-    ifd[259] = 8                        # Adobe deflate
-    ifd[262] = 1 if grey else 2         # BlackIsZero / RGB
-    ifd[273] = tuple(int(o) for o in offsets)
-    ifd[277] = channels
-    ifd[278] = rows_per_strip
-    ifd[279] = tuple(len(s) for s in strips)
-    ifd[284] = 1
-    ifd[317] = 2
-    ifd[339] = (1,) * channels
-    if channels in (2, 4):
-        ifd[338] = (2,)                 # unassociated alpha
+    layout = {256: width, 257: height, 258: (16,) * channels, 259: 8,  # 8: deflate
+              262: 1 if channels == 1 else 2,                        # grey / RGB
+              273: tuple(int(o) for o in offsets), 277: channels, 278: rows_per_strip,
+              279: tuple(len(s) for s in strips), 284: 1, 317: 2, 339: (1,) * channels}
+    if channels == 4:
+        layout[338] = (2,)              # unassociated alpha
+    for tag, value in layout.items():
+        ifd[tag] = value
     if icc:
         ifd.tagtype[34675] = TiffTags.UNDEFINED
         ifd[34675] = icc

@@ -15,14 +15,18 @@ from typing import Callable, Iterator
 import numpy as np
 
 
-def starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Tile start offsets along one axis; the last tile ends at ``length``."""
+def starts(length: int, tile: int, overlap: int) -> tuple[list[int], int]:
+    """Evenly spread tile starts along one axis and the tile size used there.
+
+    Uses the fewest tiles of at most ``tile`` pixels that overlap by at least
+    ``overlap``, then shrinks them to share the axis evenly, so no tile
+    repeats much work of its neighbour.
+    """
     if length <= tile:
-        return [0]
-    stride = max(1, tile - overlap)
-    out = list(range(0, length - tile, stride))
-    out.append(length - tile)
-    return sorted(set(out))
+        return [0], length
+    n = -(-(length - overlap) // max(1, tile - overlap))
+    size = -(-(length + (n - 1) * overlap) // n)
+    return [round(i * (length - size) / (n - 1)) for i in range(n)], size
 
 
 def window(start: int, size: int, length: int, overlap: int) -> np.ndarray:
@@ -43,8 +47,8 @@ def window(start: int, size: int, length: int, overlap: int) -> np.ndarray:
 
 def grid(h: int, w: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
     """(y, x, th, tw) of every tile, row by row."""
-    ys, xs = starts(h, tile, overlap), starts(w, tile, overlap)
-    return [(y, x, min(tile, h), min(tile, w)) for y in ys for x in xs]
+    (ys, th), (xs, tw) = starts(h, tile, overlap), starts(w, tile, overlap)
+    return [(y, x, th, tw) for y in ys for x in xs]
 
 
 def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: int,
@@ -56,22 +60,25 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: 
     """
     h, w = img.shape[:2]
     overlap = min(overlap, max(0, tile - 1))
-    tiles = grid(h, w, tile, overlap)
-    out = np.zeros((h * scale, w * scale, out_channels), dtype=np.float32)
     s, ov = scale, overlap * scale
+    (ys, th), (xs, tw) = starts(h, tile, overlap), starts(w, tile, overlap)
+    wys = [window(y * s, th * s, h * s, ov) for y in ys]
+    wxs = [window(x * s, tw * s, w * s, ov) for x in xs]
     wy_sum = np.zeros(h * s, dtype=np.float32)
     wx_sum = np.zeros(w * s, dtype=np.float32)
-    ys, xs = starts(h, tile, overlap), starts(w, tile, overlap)
-    for y in ys:
-        wy_sum[y * s:(y + min(tile, h)) * s] += window(y * s, min(tile, h) * s, h * s, ov)
-    for x in xs:
-        wx_sum[x * s:(x + min(tile, w)) * s] += window(x * s, min(tile, w) * s, w * s, ov)
-    for i, (y, x, th, tw) in enumerate(tiles):
-        result = fn(img[y:y + th, x:x + tw])
-        wy = window(y * s, th * s, h * s, ov)
-        wx = window(x * s, tw * s, w * s, ov)
-        out[y * s:(y + th) * s, x * s:(x + tw) * s] += result * (wy[:, None, None] * wx[None, :, None])
-        yield i + 1, len(tiles)
+    for y, wy in zip(ys, wys):
+        wy_sum[y * s:(y + th) * s] += wy
+    for x, wx in zip(xs, wxs):
+        wx_sum[x * s:(x + tw) * s] += wx
+    out = np.zeros((h * s, w * s, out_channels), dtype=np.float32)
+    total = len(ys) * len(xs)
+    for i, (y, wy) in enumerate(zip(ys, wys)):
+        for j, (x, wx) in enumerate(zip(xs, wxs)):
+            result = fn(img[y:y + th, x:x + tw])
+            result = result * wy[:, None, None]  # never in place: fn may return a view
+            result *= wx[None, :, None]
+            out[y * s:(y + th) * s, x * s:(x + tw) * s] += result
+            yield i * len(xs) + j + 1, total
     inv_x = (1.0 / wx_sum)[None, :, None]
     for r in range(0, h * s, 256):  # normalise in row chunks: no full-size temporary
         out[r:r + 256] *= (1.0 / wy_sum[r:r + 256])[:, None, None] * inv_x

@@ -13,12 +13,11 @@ FFT_ONLY = ("fp32",)  # FFT layers run in float32 (complex half is poorly suppor
 
 
 def _spec(id, family, title, tasks, builder, defaults, description, **extra) -> ArchSpec:
-    scale = int(defaults.get("scale", 1))
+    extra.setdefault("in_channels", int(defaults.get("in_channels", 3)))
+    extra.setdefault("out_channels", int(defaults.get("out_channels", 3)))
     return ArchSpec(id=id, family=family, title=title, tasks=tuple(tasks),
-                    builder=f"engine.archs.{builder}", defaults=defaults, scale=scale,
-                    in_channels=int(defaults.get("in_channels", 3)),
-                    out_channels=int(defaults.get("out_channels", 3)),
-                    description=description, **extra)
+                    builder=f"engine.archs.{builder}", defaults=defaults,
+                    scale=int(defaults.get("scale", 1)), description=description, **extra)
 
 
 DECONV = [
@@ -65,22 +64,22 @@ UNET = [
 DISCRIMINATORS = [
     _spec("patchgan", "discriminator", "PatchGAN discriminator", ["discriminate"],
           "discriminators:PatchGAN",
-          dict(in_channels=6, out_channels=1, base=64, n_layers=3),
+          dict(in_channels=6, base=64, n_layers=3),
           "Conditional patch discriminator on concat(input, output-or-target).",
-          kind="discriminator", tiles=False),
+          out_channels=1, kind="discriminator", tiles=False),
     _spec("convdisc", "discriminator", "Plain conv discriminator", ["discriminate"],
           "discriminators:ConvDisc",
-          dict(in_channels=4, out_channels=1, base=32, n_layers=4),
+          dict(in_channels=4, base=32, n_layers=4),
           "Strided conv stack and global average: one score per (input, target) pair.",
-          kind="discriminator", tiles=False),
+          out_channels=1, kind="discriminator", tiles=False),
     _spec("sr-disc-simple", "discriminator", "SR discriminator (simple)", ["discriminate"],
-          "discriminators:SRDiscSimple", dict(in_channels=6, out_channels=1, base=64),
+          "discriminators:SRDiscSimple", dict(in_channels=6, base=64),
           "Four stride-2 convs on SR-or-HR concatenated with the bicubic-upscaled LR.",
-          kind="discriminator", tiles=False),
+          out_channels=1, kind="discriminator", tiles=False),
     _spec("sr-disc-rev", "discriminator", "SR discriminator (rev, BN)", ["discriminate"],
-          "discriminators:SRDiscRev", dict(in_channels=6, out_channels=1, base=64, norm=True),
+          "discriminators:SRDiscRev", dict(in_channels=6, base=64, norm=True),
           "Six convs, strides 2,2,1,1,2,2, BatchNorm; conditional on the bicubic-upscaled LR.",
-          kind="discriminator", tiles=False),
+          out_channels=1, kind="discriminator", tiles=False),
 ]
 
 DILATED = [

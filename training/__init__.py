@@ -1,0 +1,1 @@
+"""RestoreLab training: datasets, degradations, losses, loops, metrics. Imports engine and torch, never Qt."""
