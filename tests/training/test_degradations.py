@@ -90,15 +90,16 @@ def test_four_factor_blur_impulse_is_symmetric_product_of_flips():
     centred = out[16 - 8:16 + 9, 16 - 8:16 + 9]
     assert np.allclose(centred, centred[::-1, :], atol=1e-6)
     assert np.allclose(centred, centred[:, ::-1], atol=1e-6)
-    # equals the spatial convolution h * flipH(h) * flipW(h) * flipHW(h)
-    full = np.zeros((9, 9))
-    full[4, 4] = 1
+    # equals the linear convolution h * flipH(h) * flipW(h) * flipHW(h), whose centre
+    # (2 (kh - 1), 2 (kw - 1)) lands on the impulse
+    kh, kw = h.shape
+    size = (4 * kh - 3, 4 * kw - 3)
+    spectrum = np.ones(size, complex)
     for part in (h, h[::-1], h[:, ::-1], h[::-1, ::-1]):
-        full = np.real(np.fft.ifft2(np.fft.fft2(full) * np.fft.fft2(part, s=(9, 9))))
-    # the product of the four responses is zero-phase; the plain spatial convolution above
-    # is the same kernel shifted by the flips' extents (1 row, 3 columns)
-    expected = np.roll(full, (-1, -3), axis=(0, 1))
-    assert np.allclose(out[12:21, 12:21], expected, atol=1e-6)
+        spectrum *= np.fft.fft2(part, s=size)
+    expected = np.real(np.fft.ifft2(spectrum))
+    cy, cx = 2 * (kh - 1), 2 * (kw - 1)
+    assert np.allclose(out[16 - cy:16 - cy + size[0], 16 - cx:16 - cx + size[1]], expected, atol=1e-6)
     assert out.sum() == pytest.approx(1.4 ** 4, rel=1e-6)
     # normalised: unit gain, output in [0, 1]
     norm = build({"type": "four_factor_blur", "kernel": h.tolist()})(img, rng())
