@@ -8,7 +8,7 @@ Unicode paths work everywhere, and writes go through ``atomic_path``.
 Channel layouts: 1 = grey, 2 = grey + alpha, 3 = RGB, 4 = RGBA.
 JPEG and BMP cannot keep alpha: it is composited over white on write.
 WebP has no grey mode: grey is written as RGB. 16-bit grey + alpha is written
-as 16-bit RGBA: OpenCV cannot encode it, and nothing here reads it back from TIFF.
+as 16-bit RGBA, since OpenCV can neither encode it as PNG nor decode it from TIFF.
 """
 from __future__ import annotations
 
@@ -308,16 +308,16 @@ def write_image(path, pixels: np.ndarray, info: ImageInfo | None = None, *,
     if alpha is not None and fmt in ("JPEG", "BMP"):
         colour = _over_white(colour, alpha)
         alpha = None
-    if depth == 16 and alpha is not None and colour.shape[2] == 1:
-        colour = np.repeat(colour, 3, axis=2)  # see the module docstring
+    if colour.shape[2] == 1 and (fmt == "WEBP" or (depth == 16 and alpha is not None)):
+        colour = np.repeat(colour, 3, axis=2)  # layouts we cannot write (see the top)
     icc = info.icc_profile if info else None
     icc = icc if _icc_fits(icc, colour.shape[2]) else None
     exif = _exif_for_write(info.exif) if info and info.exif and fmt != "BMP" else None
 
     try:
         arr = _quantize(join_alpha(colour, alpha), depth)
-        if depth == 16 and fmt == "TIFF":
-            data = _encode_tiff16(arr, icc, exif)
+        if fmt == "TIFF":
+            data = _encode_tiff(arr, icc, exif)
         elif depth == 16:
             data = _encode_png16(arr, icc, exif)
         else:
@@ -358,8 +358,6 @@ def _exif_for_write(exif: bytes | None) -> bytes | None:
 
 def _encode_pillow(arr: np.ndarray, fmt: str, icc, exif, quality: int) -> bytes:
     im = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
-    if fmt == "WEBP" and im.mode in ("L", "LA"):
-        im = im.convert("RGBA" if im.mode == "LA" else "RGB")
     quality = int(min(max(quality, 1), 100))
     options: dict = {}
     if icc:
@@ -370,8 +368,6 @@ def _encode_pillow(arr: np.ndarray, fmt: str, icc, exif, quality: int) -> bytes:
         options.update(quality=quality, subsampling=0 if quality >= 90 else 2)
     elif fmt == "WEBP":
         options.update(quality=quality, lossless=quality >= 100, exact=quality >= 100)
-    elif fmt == "TIFF":
-        options["compression"] = "tiff_adobe_deflate"
     buffer = io.BytesIO()
     im.save(buffer, format=fmt, **options)
     return buffer.getvalue()
@@ -390,17 +386,18 @@ def _encode_png16(arr: np.ndarray, icc, exif) -> bytes:
     return buf.tobytes()
 
 
-def _encode_tiff16(arr: np.ndarray, icc, exif) -> bytes:
-    """16-bit TIFF (1, 3 or 4 channels): deflate strips with horizontal predictor.
+def _encode_tiff(arr: np.ndarray, icc, exif) -> bytes:
+    """8/16-bit TIFF: deflate strips with horizontal predictor, plus ICC and EXIF.
 
-    Pillow writes the tag directory; it places the strips after the directory and
-    shifts the (relative) strip offsets we give it.
+    Our own, as Pillow cannot write 16-bit colour and its libtiff path rejects
+    EXIF sub-directories. Pillow's tag directory writer still does the packing:
+    it puts the strips after the directory and shifts our relative offsets.
     """
     height, width, channels = arr.shape
     diff = arr.copy()
-    diff[:, 1:] -= arr[:, :-1]          # predictor 2; uint16 wraps around as TIFF expects
-    diff = diff.astype("<u2")
-    rows_per_strip = max(1, (1 << 18) // (width * channels * 2))
+    diff[:, 1:] -= arr[:, :-1]          # predictor 2; wraps around as TIFF expects
+    diff = diff.astype(diff.dtype.newbyteorder("<"))
+    rows_per_strip = max(1, (1 << 18) // (width * channels * arr.itemsize))
     strips = [zlib.compress(diff[y:y + rows_per_strip].tobytes(), 6)
               for y in range(0, height, rows_per_strip)]
     offsets = np.cumsum([0] + [len(s) for s in strips[:-1]])
@@ -414,11 +411,11 @@ def _encode_tiff16(arr: np.ndarray, icc, exif) -> bytes:
                 ifd[tag] = parsed.get_ifd(tag)
             elif tag not in _TIFF_LAYOUT_TAGS:
                 ifd[tag] = value
-    layout = {256: width, 257: height, 258: (16,) * channels, 259: 8,  # 8: deflate
-              262: 1 if channels == 1 else 2,                        # grey / RGB
+    layout = {256: width, 257: height, 258: (8 * arr.itemsize,) * channels,
+              259: 8, 262: 1 if channels <= 2 else 2,        # deflate; grey / RGB
               273: tuple(int(o) for o in offsets), 277: channels, 278: rows_per_strip,
               279: tuple(len(s) for s in strips), 284: 1, 317: 2, 339: (1,) * channels}
-    if channels == 4:
+    if channels in (2, 4):
         layout[338] = (2,)              # unassociated alpha
     for tag, value in layout.items():
         ifd[tag] = value

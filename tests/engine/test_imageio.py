@@ -154,6 +154,7 @@ def exif_with(orientation):
     exif = Image.Exif()
     exif[0x0112] = orientation
     exif[0x010F] = "TestCam"  # Make
+    exif.get_ifd(0x8769)[0x9003] = "2024:01:02 03:04:05"  # DateTimeOriginal, in the Exif IFD
     return exif
 
 
@@ -209,12 +210,13 @@ def test_jpeg_orientation_and_written_exif_is_upright(tmp_path):
 
 # ------------------------------------------------------------- other formats
 
-def test_jpeg_webp_bmp_read(tmp_path):
+def test_jpeg_webp_bmp_and_pillow_tiff_read(tmp_path):
     src = rand8(8, 8)
     smooth = np.full((8, 8, 3), (200, 100, 50), np.uint8)
     save_pil(tmp_path / "a.jpg", smooth, quality=100)
     save_pil(tmp_path / "a.webp", src, lossless=True)
     save_pil(tmp_path / "a.bmp", src)
+    save_pil(tmp_path / "a.tif", src, compression="tiff_lzw")
 
     jpg = read_image(tmp_path / "a.jpg")
     assert jpg.info.format == "JPEG" and np.abs(as_int(jpg.pixels, 8) - smooth).max() <= 3
@@ -222,6 +224,8 @@ def test_jpeg_webp_bmp_read(tmp_path):
     assert webp.info.format == "WEBP" and np.array_equal(as_int(webp.pixels, 8), src)
     bmp = read_image(tmp_path / "a.bmp")
     assert bmp.info.format == "BMP" and np.array_equal(as_int(bmp.pixels, 8), src)
+    tif = read_image(tmp_path / "a.tif")
+    assert tif.info.format == "TIFF" and np.array_equal(as_int(tif.pixels, 8), src)
 
 
 def test_jpeg_and_bmp_drop_alpha_over_white(tmp_path):
@@ -392,13 +396,17 @@ def test_is_image_path():
     assert not is_image_path("notes.txt") and not is_image_path("noext")
 
 
-def test_exif_survives_write_to_png_and_tiff(tmp_path):
-    exif = exif_with(1)
-    save_pil(tmp_path / "src.jpg", rand8(), exif=exif)
+def test_exif_survives_every_writer(tmp_path):
+    save_pil(tmp_path / "src.jpg", rand8(), exif=exif_with(1))
     img = read_image(tmp_path / "src.jpg")
     for suffix, depth in ((".png", 8), (".png", 16), (".tif", 8), (".tif", 16), (".webp", 8)):
         out = tmp_path / f"out{depth}{suffix}"
         write_image(out, img.pixels, img.info, bit_depth=depth)
-        assert pil_open(out).getexif().get(0x010F) == "TestCam", out.name
-        assert read_image(out).info.bit_depth == depth
-
+        again = read_image(out)
+        assert again.info.bit_depth == depth
+        # and on to a JPEG, which must not pick up TIFF layout tags on the way
+        write_image(tmp_path / "chain.jpg", again.pixels, again.info)
+        exif = pil_open(tmp_path / "chain.jpg").getexif()
+        assert exif[0x010F] == "TestCam", out.name
+        assert exif.get_ifd(0x8769)[0x9003] == "2024:01:02 03:04:05", out.name
+        assert 273 not in exif and 256 not in exif, out.name
