@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .classical import CLASSICAL_SPECS
-from .registry import register
+from .registry import ArchSpec, register
 
 for _spec in CLASSICAL_SPECS:
     register(_spec)
@@ -13,3 +13,12 @@ from .archs import ARCH_SPECS  # noqa: E402
 
 for _spec in ARCH_SPECS:
     register(_spec)
+
+# Community models imported through spandrel: rebuilt from their weights.
+register(ArchSpec(
+    id="imported", family="imported", title="Imported model (spandrel)",
+    tasks=("super-resolution", "denoise"), builder="engine.importer:build_imported",
+    defaults={"architecture": "", "scale": 1, "in_channels": 3, "out_channels": 3,
+              "size_multiple": 1},
+    precisions=("fp32", "bf16", "fp16"), kind="imported",
+    description="a .pth/.safetensors model of another project, detected by spandrel"))

@@ -32,7 +32,7 @@ class ArchSpec:
     tiles: bool = True
     precisions: tuple[str, ...] = ("fp32", "bf16", "fp16")
     description: str = ""
-    kind: str = "net"      # "net" | "classical" | "discriminator"
+    kind: str = "net"      # "net" | "classical" | "discriminator" | "imported"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
@@ -56,8 +56,8 @@ class ArchSpec:
 
     def build(self, **overrides):
         """Instantiate a net (nn.Module) with defaults + overrides."""
-        if self.kind == "classical":
-            raise ModelError(f"{self.id} is a classical method, not a network")
+        if self.kind not in ("net", "discriminator"):
+            raise ModelError(f"{self.id} cannot be built from kwargs alone ({self.kind})")
         return self.target()(**self.kwargs(overrides))
 
     def as_dict(self) -> dict[str, Any]:

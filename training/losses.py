@@ -155,8 +155,8 @@ class PerceptualLoss(nn.Module):
         super().__init__()
         if not weights_path:
             raise ConfigError(PERCEPTUAL_HELP)
-        try:
-            from torchvision.models import vgg16
+        try:   # the layer list of torchvision's vgg16, without building its big classifier
+            from torchvision.models.vgg import cfgs, make_layers
         except ImportError:
             raise ConfigError(f"{PERCEPTUAL_HELP} (and torchvision must be installed)") from None
         if layer not in VGG16_LAYERS:
@@ -167,7 +167,7 @@ class PerceptualLoss(nn.Module):
         if not path.is_file():
             raise ConfigError(f"{PERCEPTUAL_HELP} ({path} does not exist)")
         last = VGG16_LAYERS[layer]
-        self.features = vgg16(weights=None).features[: last + 1]
+        self.features = make_layers(cfgs["D"])[: last + 1]   # "D" is VGG16
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:    # a corrupt or foreign file: say which and why

@@ -69,7 +69,7 @@ def list_archs(args: argparse.Namespace) -> int:
     records = []
     for spec in specs:
         record = spec.as_dict()
-        if spec.kind != "classical":
+        if spec.kind in ("net", "discriminator"):
             from engine.archinfo import count_params
 
             record["params"] = count_params(spec.build())
@@ -88,8 +88,8 @@ def describe(args: argparse.Namespace) -> int:
     from engine.archinfo import describe as describe_arch
 
     spec = registry.get(args.id)
-    if spec.kind == "classical":
-        info = {**spec.as_dict(), "note": "classical method: no learned parameters"}
+    if spec.kind not in ("net", "discriminator"):
+        info = {**spec.as_dict(), "note": f"{spec.kind}: no fixed architecture to describe"}
     else:
         info = {**spec.as_dict(), **describe_arch(spec)}
     if args.json:

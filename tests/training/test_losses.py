@@ -130,9 +130,9 @@ def test_perceptual_needs_weights(tmp_path):
 
 
 def test_perceptual_with_a_weights_file(tmp_path):
-    torchvision = pytest.importorskip("torchvision")
+    vgg = pytest.importorskip("torchvision.models.vgg")
     torch.manual_seed(0)
-    features = torchvision.models.vgg16(weights=None).features[:16]   # up to relu3_3
+    features = vgg.make_layers(vgg.cfgs["D"])[:16]   # VGG16 up to relu3_3
     path = tmp_path / "vgg16.pth"
     torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
     loss = L.CompositeLoss({"perceptual": {"weight": 1.0, "weights": str(path), "layer": "relu3_3"}})
