@@ -1,0 +1,157 @@
+"""Quality benchmark: models vs classical baselines vs published figures.
+
+Protocols (see DESIGN.md, "Data"):
+  SR x2/x4 on Set5, Set14, BSD100: HR cropped to a multiple of the scale,
+      MATLAB-style bicubic LR (8-bit), PSNR/SSIM on Y with a border of `scale`.
+  Denoise on CBSD68, AWGN sigma 15/25/50 on the 0-255 scale, fixed seed, RGB.
+  Deblur on CBSD68, Gaussian blur sigma 1.6 and 2.4 (symmetric border) + 1% AWGN, RGB.
+  Sobel on BSD100 against the exact note-002 target (grey, blur 1.3, Sobel magnitude).
+Outputs are quantised to 8 bits before scoring, as the standard evaluation does.
+
+Usage: python bench/quality.py [--models ID ...] [--limit N] [--out docs/quality.md]
+Without --models, every shipped/installed model is scored beside the baselines.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH = ROOT.parent / "shared" / "data" / "bench"
+
+from engine import imageio  # noqa: E402
+from engine.classical import gaussian_psf, sobel  # noqa: E402
+from engine.inference import InferenceOptions, restore_pixels  # noqa: E402
+from engine.models import load_restorer  # noqa: E402
+from engine.resize import imresize  # noqa: E402
+from training.metrics import psnr, ssim  # noqa: E402
+
+PUBLISHED = {  # SEED-NOTES.md; (dataset, protocol) -> {method: PSNR}
+    ("Set5", "x2"): {"FSRCNN": 37.00, "VDSR": 37.53, "EDSR-baseline": 37.99, "RDN": 38.24},
+    ("Set14", "x2"): {"FSRCNN": 32.63, "VDSR": 33.03, "EDSR-baseline": 33.57, "RDN": 34.01},
+    ("Set5", "x4"): {"FSRCNN": 30.72, "VDSR": 31.35, "EDSR-baseline": 32.09, "RDN": 32.47},
+    ("Set14", "x4"): {"FSRCNN": 27.61, "VDSR": 28.01, "EDSR-baseline": 28.58, "RDN": 28.81},
+    ("CBSD68", "sigma15"): {"CBM3D": 33.52, "CDnCNN": 33.90, "FFDNet": 33.87, "DRUNet": 34.30},
+    ("CBSD68", "sigma25"): {"CBM3D": 30.71, "CDnCNN": 31.24, "FFDNet": 31.21, "DRUNet": 31.69},
+    ("CBSD68", "sigma50"): {"CBM3D": 27.38, "CDnCNN": 27.95, "FFDNet": 27.96, "DRUNet": 28.51},
+    ("BSD100", "sobel"): {"original pix2pix (COCO)": 28.26},
+}
+BASELINES = {"sr": ["bicubic", "lanczos"], "denoise": ["nlmeans"],
+             "deblur": ["wiener", "richardson-lucy"], "filter": []}
+TASK_KIND = {"super-resolution": "sr", "denoise": "denoise", "deblur": "deblur", "filter": "filter"}
+
+
+def q8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x * 255.0), 0, 255) / 255.0
+
+
+def load_set(name: str, limit: int | None) -> list[tuple[str, np.ndarray]]:
+    files = sorted((BENCH / name).glob("*.png"))[:limit]
+    out = []
+    for f in files:
+        px = imageio.read_image(f).pixels
+        out.append((f.stem, px if px.shape[2] in (1, 3) else px[:, :, :3]))
+    return out
+
+
+def blur_sym(img: np.ndarray, sigma: float) -> np.ndarray:
+    psf = gaussian_psf(sigma)
+    out = cv2.filter2D(img, -1, psf.astype(np.float32), borderType=cv2.BORDER_REFLECT)
+    return out if out.ndim == 3 else out[:, :, None]
+
+
+def cases(kind: str, limit: int | None):
+    """Yield (dataset, protocol, [(name, degraded, reference)], score kwargs)."""
+    if kind == "sr":
+        for scale in (2, 4):
+            for ds in ("Set5", "Set14", "BSD100"):
+                items = []
+                for name, hr in load_set(ds, limit):
+                    h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
+                    hr = hr[:h, :w]
+                    items.append((name, q8(imresize(hr, 1 / scale)), hr))
+                yield ds, f"x{scale}", items, {"y_channel": True, "border": scale}, {"scale": scale}
+    elif kind == "denoise":
+        for sigma in (15, 25, 50):
+            rng = np.random.default_rng(0)
+            items = [(n, (c + rng.normal(0, sigma / 255.0, c.shape)).astype(np.float32), c)
+                     for n, c in load_set("CBSD68", limit)]
+            yield "CBSD68", f"sigma{sigma}", items, {}, {}
+    elif kind == "deblur":
+        for sigma in (1.6, 2.4):
+            rng = np.random.default_rng(0)
+            items = [(n, (blur_sym(c, sigma) + rng.normal(0, 0.01, c.shape)).astype(np.float32), c)
+                     for n, c in load_set("CBSD68", limit)]
+            yield "CBSD68", f"blur{sigma}", items, {}, {"sigma": sigma}
+    elif kind == "filter":
+        items = [(n, c, sobel(c)) for n, c in load_set("BSD100", limit)]
+        yield "BSD100", "sobel", items, {}, {}
+
+
+def score(model: str, items, score_kw, options) -> tuple[float, float, float]:
+    restorer = load_restorer(model, device="cpu", options=options)
+    ps, ss, secs, pixels = [], [], 0.0, 0
+    for _, degraded, reference in items:
+        start = time.process_time()
+        gen = restore_pixels(restorer, degraded, InferenceOptions())
+        try:
+            while True:
+                next(gen)
+        except StopIteration as end:
+            out = end.value
+        secs += time.process_time() - start
+        pixels += out.shape[0] * out.shape[1]
+        if out.shape[2] != reference.shape[2]:
+            out = out.mean(axis=2, keepdims=True) if reference.shape[2] == 1 else np.repeat(out, 3, 2)
+        ps.append(psnr(q8(out), reference, **score_kw))
+        ss.append(ssim(q8(out), reference, **score_kw))
+    return float(np.mean(ps)), float(np.mean(ss)), secs / (pixels / 1e6)
+
+
+def models_by_kind(explicit: list[str] | None) -> dict[str, list[str]]:
+    from engine.checkpoints import find_model, list_models
+
+    entries = [find_model(m) for m in explicit] if explicit else list_models()
+    out: dict[str, list[str]] = {k: [] for k in BASELINES}
+    for e in entries:
+        if e is not None and TASK_KIND.get(e.task):
+            out[TASK_KIND[e.task]].append(e.id)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="*", help="library model ids (default: all installed)")
+    parser.add_argument("--limit", type=int, help="images per set (quick runs)")
+    parser.add_argument("--kinds", nargs="*", default=list(BASELINES), choices=list(BASELINES))
+    parser.add_argument("--out", default=str(ROOT / "docs" / "quality.md"))
+    args = parser.parse_args()
+    learned = models_by_kind(args.models)
+    lines = ["# Quality benchmark", "",
+             f"Made by `python bench/quality.py{' --limit ' + str(args.limit) if args.limit else ''}` "
+             f"({time.strftime('%Y-%m-%d')}); CPU seconds per output megapixel (process time, "
+             "2 cores). Published figures from SEED-NOTES.md.", "",
+             "| set | protocol | method | PSNR | SSIM | s/MP | published PSNR |",
+             "|---|---|---|---|---|---|---|"]
+    for kind in args.kinds:
+        for ds, proto, items, score_kw, opts in cases(kind, args.limit):
+            published = ", ".join(f"{k} {v:.2f}" for k, v in PUBLISHED.get((ds, proto), {}).items())
+            for model in BASELINES[kind] + learned[kind]:
+                model_opts = opts if model in BASELINES[kind] else {}
+                p, s, spm = score(model, items, score_kw, model_opts)
+                row = f"| {ds} | {proto} | {model} | {p:.2f} | {s:.4f} | {spm:.2f} | {published} |"
+                print(row, flush=True)
+                lines.append(row)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
