@@ -138,7 +138,7 @@ def frequency_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 # -- perceptual -----------------------------------------------------------
 PERCEPTUAL_HELP = ("perceptual loss needs VGG16 weights: "
-                   "set losses.perceptual.weights = <path to vgg16 .pth>")
+                   "set loss.perceptual.weights = <path to vgg16 .pth>")
 VGG16_LAYERS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
 
 

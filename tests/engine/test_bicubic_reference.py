@@ -1,43 +1,24 @@
-"""Bicubic Set5 PSNR against the published MATLAB numbers (validates imresize).
+"""Bicubic SR through the quality benchmark's protocol reproduces the published figures.
 
-Protocol: HR cropped to a multiple of the scale, MATLAB bicubic downscale,
-bicubic upscale, each result rounded to 8 bits; PSNR on the BT.601 Y channel
-(0..255) with ``scale`` pixels cropped from each border.
+This pins both engine.resize (MATLAB imresize) and bench/quality.py's SR
+protocol: HR cropped to a multiple of the scale, 8-bit MATLAB-bicubic LR,
+the registry's `bicubic` method, PSNR on Y with a border of `scale`.
 """
-from pathlib import Path
+from __future__ import annotations
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from engine.resize import imresize, rgb_to_y
+from bench import quality
 
-SET5 = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench" / "Set5"
-# widely reported bicubic averages on Set5 (e.g. SRCNN, VDSR tables)
-PUBLISHED = {2: 33.66, 3: 30.39, 4: 28.42}
+PUBLISHED = {("Set5", "x2"): 33.66, ("Set14", "x2"): 30.24, ("BSD100", "x2"): 29.56,
+             ("Set5", "x4"): 28.42, ("Set14", "x4"): 26.00, ("BSD100", "x4"): 25.96}
 
-pytestmark = pytest.mark.skipif(not SET5.is_dir(), reason=f"{SET5} not found")
+pytestmark = pytest.mark.skipif(not quality.BENCH.is_dir(), reason=f"{quality.BENCH} not found")
 
 
-def to_u8(img):
-    return np.clip(np.round(img.astype(np.float64) * 255), 0, 255) / 255
-
-
-def y_psnr(a, b, border):
-    ya = rgb_to_y(a)[border:-border, border:-border] * 255
-    yb = rgb_to_y(b)[border:-border, border:-border] * 255
-    return 10 * np.log10(255.0**2 / np.mean((ya - yb) ** 2))
-
-
-@pytest.mark.parametrize("scale", sorted(PUBLISHED))
-def test_set5_bicubic_psnr(scale):
-    scores = []
-    for path in sorted(SET5.glob("*.png")):
-        hr = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64) / 255
-        h, w = hr.shape[:2]
-        hr = hr[: h - h % scale, : w - w % scale]
-        lr = to_u8(imresize(hr, scale=1 / scale))
-        sr = to_u8(imresize(lr, scale=scale))
-        scores.append(y_psnr(hr, sr, scale))
-    assert len(scores) == 5
-    assert np.mean(scores) == pytest.approx(PUBLISHED[scale], abs=0.05)
+def test_bicubic_matches_published_psnr_on_set5_set14_bsd100():
+    measured = {}
+    for ds, proto, items, score_kw, opts in quality.cases("sr", None):
+        measured[(ds, proto)] = quality.score("bicubic", items, score_kw, opts)[0]
+    off = {k: round(measured[k] - v, 3) for k, v in PUBLISHED.items() if abs(measured[k] - v) > 0.05}
+    assert not off, f"bicubic PSNR differs from the published figures by {off}"

@@ -70,6 +70,7 @@ def test_kernel_blur_files_and_inline(tmp_path):
     np.savetxt(tmp_path / "b.txt", np.eye(3))
     deg = build({"type": "kernel_blur", "paths": [str(tmp_path)], "kernels": [[[0, 1], [1, 0]]]})
     assert len(deg._pool) == 3
+    assert len(build({"type": "kernel_blur", "folder": str(tmp_path)})._pool) == 2
     assert all(k.sum() == pytest.approx(1.0) for k in deg._pool)
     img = random_image(16, 16, 3)
     out = deg(img, rng())

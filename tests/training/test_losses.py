@@ -125,7 +125,7 @@ def test_perceptual_needs_weights(tmp_path):
         L.PerceptualLoss()
     with pytest.raises(ConfigError, match="does not exist"):
         L.PerceptualLoss(tmp_path / "missing.pth")
-    with pytest.raises(ConfigError, match="losses.perceptual.weights"):
+    with pytest.raises(ConfigError, match="loss.perceptual.weights"):
         L.CompositeLoss({"perceptual": 1.0})
 
 

@@ -66,9 +66,11 @@ class DefocusBlur(Degradation):
 class KernelBlur(Degradation):
     """Blur by a kernel picked per sample from a pool.
 
-    ``paths``: kernel files (.npy, .png, .txt) or folders of them; ``kernels``:
-    inline kernels as nested lists. Every kernel is normalised to sum 1.
+    ``folder``: a folder of kernel files (.npy, .png, .txt); ``paths``: more files
+    or folders; ``kernels``: inline kernels as nested lists. Every kernel is
+    normalised to sum 1.
     """
+    folder: Any = None
     paths: Any = ()
     kernels: Any = ()
     _pool: tuple = field(default=(), init=False, repr=False, compare=False)
@@ -79,12 +81,13 @@ class KernelBlur(Degradation):
         object.__setattr__(self, "paths", tuple(str(p) for p in paths))
         pool = []
         try:
-            pool += [K.load_kernel(p) for p in K.kernel_files(self.paths)]
+            sources = ([self.folder] if self.folder else []) + list(self.paths)
+            pool += [K.load_kernel(p) for p in K.kernel_files(sources)]
             pool += [K.normalize_kernel(k, "inline kernel") for k in self.kernels]
         except (ValueError, OSError) as err:
             raise self.fail(str(err)) from None
         if not pool:
-            raise self.fail("give kernel files in 'paths' or inline 'kernels' (none found)")
+            raise self.fail("give a 'folder' or 'paths' of kernel files, or inline 'kernels' (none found)")
         # inline kernels are kept as nested tuples so the dataclass stays comparable
         object.__setattr__(self, "kernels",
                            tuple(tuple(map(tuple, np.asarray(k, float).tolist())) for k in self.kernels))

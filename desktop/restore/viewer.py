@@ -1,0 +1,252 @@
+"""Before/after viewer: split, side by side, difference and blink, with a pixel readout."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from .images import ImageLayer, difference, heatmap
+from .modes import DifferenceRenderer, SingleRenderer, SplitRenderer
+from .view import Canvas, ViewState
+
+MODES = {"split": "Split", "side": "Side by side", "difference": "Difference", "blink": "Blink"}
+MODE_TIPS = {
+    "split": "Before left of the divider, after right; drag the divider (1)",
+    "side": "Before and after next to each other, zoomed and panned together (2)",
+    "difference": "Heatmap of how much each pixel changed (3)",
+    "blink": "One image at a time; press B to flip between before and after (4)",
+}
+
+
+class Viewer(QWidget):
+    mode_changed = Signal(str)
+    reference_requested = Signal()
+    readout_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = ViewState(self)
+        self.mode = "split"
+        self.showing_before = False  # blink mode
+        self.before_layer: ImageLayer | None = None
+        self.after_layer: ImageLayer | None = None
+        self.depth_max = 255
+        self._diff: tuple[ImageLayer, float] | None = None
+        self.split = SplitRenderer(None, None)
+
+        self.canvas_a = Canvas(self.state)
+        self.canvas_b = Canvas(self.state)
+        self.canvas_b.hide()
+        for canvas in (self.canvas_a, self.canvas_b):
+            canvas.hovered.connect(self._hover)
+            canvas.left.connect(lambda: self._set_readout(""))
+
+        bar = QWidget(objectName="viewerBar")
+        top = QHBoxLayout(bar)
+        top.setContentsMargins(8, 4, 8, 4)
+        top.setSpacing(2)
+        self.mode_group = QButtonGroup(self)
+        self.mode_group.setExclusive(True)
+        self.mode_buttons: dict[str, QToolButton] = {}
+        for key, text in MODES.items():
+            b = QToolButton(text=text, checkable=True, toolTip=MODE_TIPS[key])
+            b.clicked.connect(lambda _=False, k=key: self.set_mode(k))
+            self.mode_group.addButton(b)
+            self.mode_buttons[key] = b
+            top.addWidget(b)
+        self.blink_button = QToolButton(text="Show before", toolTip="Flip before/after (B)")
+        self.blink_button.clicked.connect(self.toggle_blink)
+        top.addSpacing(6)
+        top.addWidget(self.blink_button)
+        top.addStretch(1)
+        self.fit_button = QToolButton(text="Fit", toolTip="Zoom to fit (Ctrl+0)")
+        self.fit_button.clicked.connect(self.fit)
+        self.one_button = QToolButton(text="1:1", toolTip="Actual pixels (Ctrl+1)")
+        self.one_button.clicked.connect(self.one_to_one)
+        out_b = QToolButton(text="−", toolTip="Zoom out (Ctrl+-)")
+        out_b.clicked.connect(lambda: self.zoom_by(1 / 1.25))
+        in_b = QToolButton(text="+", toolTip="Zoom in (Ctrl++)")
+        in_b.clicked.connect(lambda: self.zoom_by(1.25))
+        self.zoom_label = QLabel("100%", objectName="hint")
+        self.zoom_label.setMinimumWidth(48)
+        self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for w in (self.fit_button, self.one_button, out_b, self.zoom_label, in_b):
+            top.addWidget(w)
+        top.addSpacing(8)
+        self.reference_button = QToolButton(
+            text="Reference…", toolTip="Compare the result and the input with a clean "
+                                       "reference image (PSNR, SSIM)")
+        self.reference_button.clicked.connect(self.reference_requested)
+        top.addWidget(self.reference_button)
+
+        area = QWidget()
+        canvases = QHBoxLayout(area)
+        canvases.setContentsMargins(0, 0, 0, 0)
+        canvases.setSpacing(2)
+        canvases.addWidget(self.canvas_a)
+        canvases.addWidget(self.canvas_b)
+
+        info = QWidget(objectName="infoBar")
+        bottom = QHBoxLayout(info)
+        bottom.setContentsMargins(10, 3, 10, 3)
+        self.readout = QLabel("", objectName="readout")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.metrics_label = QLabel("", objectName="hint")
+        self.metrics_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.size_label = QLabel("", objectName="hint")
+        bottom.addWidget(self.readout, 1)
+        bottom.addWidget(self.metrics_label)
+        bottom.addSpacing(12)
+        bottom.addWidget(self.size_label)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(bar)
+        layout.addWidget(area, 1)
+        layout.addWidget(info)
+        self.state.changed.connect(self._update_zoom_label)
+        self._apply_mode()
+
+    # ------------------------------------------------------------------ images
+    def set_images(self, before: np.ndarray | None, after: np.ndarray | None = None,
+                   bit_depth: int = 8, keep_view: bool = False) -> None:
+        """Show an input and (optionally) its result; the scene is the result's pixel grid."""
+        self.depth_max = 65535 if bit_depth == 16 else 255
+        self._diff = None
+        scene = after if after is not None else before
+        if scene is None:
+            self.before_layer = self.after_layer = None
+            self.state.scene = QSize(0, 0)
+            self._apply_mode()
+            self.size_label.setText("")
+            return
+        sh, sw = scene.shape[:2]
+        self.after_layer = ImageLayer(after, 1.0, "After") if after is not None else None
+        if before is not None:
+            self.before_layer = ImageLayer(before, sw / before.shape[1], "Before")
+        else:
+            self.before_layer = None
+        old = QSize(self.state.scene)
+        if not keep_view or old != QSize(sw, sh):
+            self.state.fitted = True
+        self.state.set_scene(QSize(sw, sh), self.canvas_a.size())
+        text = f"{before.shape[1]}×{before.shape[0]}" if before is not None else ""
+        if after is not None and before is not None and after.shape[:2] != before.shape[:2]:
+            text += f" → {sw}×{sh}"
+        self.size_label.setText(text)
+        self._apply_mode()
+
+    def has_result(self) -> bool:
+        return self.after_layer is not None
+
+    def clear(self) -> None:
+        self.set_images(None, None)
+        self.set_metrics_text("")
+
+    def set_metrics_text(self, text: str) -> None:
+        self.metrics_label.setText(text)
+
+    # ------------------------------------------------------------------- modes
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown viewer mode {mode!r}")
+        changed = mode != self.mode
+        self.mode = mode
+        self._apply_mode()
+        if changed:
+            self.mode_changed.emit(mode)
+
+    def toggle_blink(self) -> None:
+        if self.mode != "blink":
+            self.showing_before = True
+            self.set_mode("blink")
+            return
+        self.showing_before = not self.showing_before
+        self._apply_mode()
+
+    def difference_layer(self) -> tuple[ImageLayer, float] | None:
+        if self._diff is None and self.after_layer is not None and self.before_layer is not None:
+            diff, peak = difference(self.before_layer.pixels, self.after_layer.pixels)
+            self._diff = (ImageLayer(heatmap(diff, peak), 1.0, "Difference"), peak)
+        return self._diff
+
+    def _apply_mode(self) -> None:
+        result = self.after_layer is not None
+        for key, button in self.mode_buttons.items():
+            button.setEnabled(result)
+            button.setChecked(result and key == self.mode)
+        self.blink_button.setEnabled(result)
+        self.blink_button.setText("Show after" if self.mode == "blink" and self.showing_before
+                                  else "Show before")
+        self.canvas_b.setVisible(result and self.mode == "side")
+        if not result:
+            label = "Input" if self.before_layer is not None else ""
+            self.canvas_a.set_renderer(SingleRenderer(self.before_layer, label))
+            return
+        if self.mode == "split":
+            self.split.before, self.split.after = self.before_layer, self.after_layer
+            self.canvas_a.set_renderer(self.split)
+        elif self.mode == "side":
+            self.canvas_a.set_renderer(SingleRenderer(self.before_layer, "Before"))
+            self.canvas_b.set_renderer(SingleRenderer(self.after_layer, "After"))
+        elif self.mode == "difference":
+            layer, peak = self.difference_layer() or (None, 1.0)
+            self.canvas_a.set_renderer(DifferenceRenderer(layer, peak, self.depth_max))
+        else:
+            layer = self.before_layer if self.showing_before else self.after_layer
+            label = ("Before" if self.showing_before else "After") + "  ·  B to flip"
+            self.canvas_a.set_renderer(SingleRenderer(layer, label))
+
+    # -------------------------------------------------------------------- zoom
+    def fit(self) -> None:
+        self.state.fit(self.canvas_a.size())
+
+    def one_to_one(self) -> None:
+        self.state.set_zoom(1.0)
+
+    def zoom_by(self, factor: float) -> None:
+        self.state.set_zoom(self.state.zoom * factor)
+
+    def _update_zoom_label(self) -> None:
+        self.zoom_label.setText(f"{self.state.zoom * 100:.0f}%")
+
+    # ----------------------------------------------------------------- readout
+    def _fmt(self, v: np.ndarray | None) -> str:
+        if v is None:
+            return "–"
+        return " ".join(f"{round(float(c) * self.depth_max):>{5 if self.depth_max > 255 else 3}d}"
+                        for c in v)
+
+    def readout_at(self, x: float, y: float) -> str:
+        layer = self.after_layer or self.before_layer
+        if layer is None or x < 0 or y < 0 or x >= self.state.scene.width() \
+                or y >= self.state.scene.height():
+            return ""
+        parts = [f"x {int(x):>4d}  y {int(y):>4d}"]
+        if self.before_layer is not None:
+            bx, by = int(x // self.before_layer.scale), int(y // self.before_layer.scale)
+            where = f" ({bx}, {by})" if self.before_layer.scale != 1 else ""
+            parts.append(f"before{where} {self._fmt(self.before_layer.value_at(x, y))}")
+        if self.after_layer is not None:
+            parts.append(f"after {self._fmt(self.after_layer.value_at(x, y))}")
+        return "    ".join(parts)
+
+    def _hover(self, x: float, y: float) -> None:
+        self._set_readout(self.readout_at(x, y))
+
+    def _set_readout(self, text: str) -> None:
+        self.readout.setText(text)
+        self.readout_changed.emit(text)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        keys = {Qt.Key.Key_1: "split", Qt.Key.Key_2: "side", Qt.Key.Key_3: "difference",
+                Qt.Key.Key_4: "blink"}
+        if event.key() == Qt.Key.Key_B and self.has_result():
+            self.toggle_blink()
+        elif event.key() in keys and self.has_result() and not event.modifiers():
+            self.set_mode(keys[event.key()])
+        else:
+            super().keyPressEvent(event)
