@@ -35,8 +35,9 @@ def create_app(argv: list[str] | None = None):
 def main(argv: list[str] | None = None) -> int:
     app = create_app(argv)
     from desktop.main_window import MainWindow
+    from desktop.settings import Settings
 
-    window = MainWindow()
+    window = MainWindow(Settings())  # applies the saved theme before it shows
     window.show()
     window.start_engine()
     if os.environ.get("RESTORELAB_QUIT_AFTER_MS"):  # smoke tests of the bundle

@@ -1,45 +1,365 @@
-"""The main window: navigation between the pages, menus, status bar."""
+"""The main window: navigation between the pages, menus, status bar, drops, a clean close."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget,
-                               QWidget)
+from pathlib import Path
+from typing import Callable
 
-PAGES = ("Restore", "Train", "Models", "Datasets", "Experiments")
+from PySide6.QtCore import QByteArray, QObject, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QMainWindow,
+                               QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
+
+from . import theme
+from .bridge import JobBridge
+from .pages import PAGES, AppContext, build_page
+from .settings import Settings, SettingsDialog
+
+VERSION = "0.1.0"
+STOP_WAIT_S = 1.5     # how long a stopped job may take to finish its step before it is aborted
+SHUTDOWN_WAIT_S = 5.0
 
 
 class _EngineStatus(QObject):
     ready = Signal(str)
 
 
+def _ask_box(parent: QWidget) -> Callable[[str, str], bool]:
+    def ask(title: str, text: str) -> bool:
+        answer = QMessageBox.question(parent, title, text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+    return ask
+
+
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    """``ask(title, text) -> bool`` answers yes/no questions (a message box unless given)."""
+
+    def __init__(self, settings: Settings | None = None, runner=None,
+                 ask: Callable[[str, str], bool] | None = None,
+                 restore_workspace: bool = True) -> None:
         super().__init__()
+        from engine.jobs import Runner  # torch-free
+
+        self.settings = settings or Settings()
+        self.runner = runner or Runner()
+        self.ask = ask or _ask_box(self)
+        self.shutdown_clean: bool | None = None
+        self._closed = False
+        self._active: dict = {}     # key -> [title, fraction] of jobs that started
+        theme.apply_theme(QApplication.instance(), self.settings.get("theme"))
         self.setWindowTitle("RestoreLab")
-        self.resize(1280, 800)
-        self.nav = QListWidget()
+        self.setAcceptDrops(True)
+        self.setMinimumSize(900, 600)
+
+        self.bridge = JobBridge(self)
+        self.ctx = AppContext(self.settings, self.runner, self.bridge,
+                              lambda title, text: self.ask(title, text), self)
+        self._build()
+        self._build_menus()
+        self._connect()
+        self._restore_geometry()
+        if restore_workspace:
+            self.restore_page.restore_workspace()
+        if self.settings.load_error:
+            self.ctx.status(self.settings.load_error)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.nav = QListWidget(objectName="nav")
         self.nav.addItems(PAGES)
-        self.nav.setFixedWidth(150)
+        self.nav.setFixedWidth(170)
+        brand = QLabel("RestoreLab", objectName="brand")
+        side = QWidget(objectName="navPanel")
+        sv = QVBoxLayout(side)
+        sv.setContentsMargins(0, 0, 0, 0)
+        sv.setSpacing(0)
+        sv.addWidget(brand)
+        sv.addWidget(self.nav, 1)
         self.stack = QStackedWidget()
+        self.pages: dict[str, QWidget] = {}
         for name in PAGES:
-            label = QLabel(f"{name}")
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.stack.addWidget(label)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.nav.setCurrentRow(0)
+            page = build_page(name, self.ctx)
+            self.pages[name] = page
+            self.stack.addWidget(page)
+        self.restore_page = self.pages["Restore"]
+        self.models_page = self.pages["Models"]
         central = QWidget()
         layout = QHBoxLayout(central)
-        layout.addWidget(self.nav)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(side)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        self.engine_label = QLabel("Engine starting…")
-        self.statusBar().addPermanentWidget(self.engine_label)
+
+        bar = self.statusBar()
+        self.job_label = QLabel("")
+        self.queue_label = QLabel("")
+        self.device_label = QLabel("")
+        for w in (self.job_label, self.queue_label, self.device_label):
+            bar.addPermanentWidget(w)
+        self._show_device()
         self._engine_status = _EngineStatus()
-        self._engine_status.ready.connect(self.engine_label.setText)
         self.engine_ready = False
-        self._engine_status.ready.connect(lambda _: setattr(self, "engine_ready", True))
+        self._engine_status.ready.connect(self._engine_ready)
+
+    def _build_menus(self) -> None:
+        rp, mb = self.restore_page, self.menuBar()
+        self.actions: dict[str, QAction] = {}
+
+        def act(menu, name, text, slot, shortcut=None, **kw) -> QAction:
+            a = QAction(text, self, **kw)
+            if shortcut:
+                a.setShortcuts([QKeySequence(s) for s in (shortcut if isinstance(shortcut, list)
+                                                          else [shortcut])])
+            a.triggered.connect(slot)
+            menu.addAction(a)
+            self.actions[name] = a
+            return a
+
+        f = mb.addMenu("&File")
+        act(f, "open", "&Open Images…", lambda: self._on_restore(rp.open_files), "Ctrl+O")
+        act(f, "open_folder", "Open &Folder…", lambda: self._on_restore(rp.open_folder), "Ctrl+Shift+O")
+        act(f, "paste", "&Paste Image", lambda: self._on_restore(rp.paste), "Ctrl+V")
+        f.addSeparator()
+        act(f, "save", "&Save Result…", lambda: rp.save_current(), "Ctrl+S")
+        act(f, "save_all", "Save &All Results…", lambda: rp.save_all(), "Ctrl+Shift+S")
+        f.addSeparator()
+        act(f, "reference", "Compare with &Reference…", lambda: rp.set_reference(), "Ctrl+R")
+        f.addSeparator()
+        act(f, "quit", "&Quit", self.close, "Ctrl+Q")
+
+        e = mb.addMenu("&Edit")
+        act(e, "run", "&Restore Selected", lambda: self._on_restore(rp.run_selected), "Ctrl+Return")
+        act(e, "run_all", "Restore A&ll", lambda: self._on_restore(rp.run_all), "Ctrl+Shift+Return")
+        act(e, "cancel", "&Cancel Selected",
+            lambda: [rp.cancel(i) for i in rp.queue_view.selected_items()], "Ctrl+.")
+        e.addSeparator()
+        act(e, "remove", "Re&move from Queue",
+            lambda: [rp.remove(i) for i in rp.queue_view.selected_items()], "Del")
+        act(e, "clear", "Clear &Queue", rp.clear_queue)
+        e.addSeparator()
+        act(e, "settings", "&Settings…", self.open_settings, "Ctrl+,")
+
+        v = mb.addMenu("&View")
+        viewer = rp.viewer
+        act(v, "fit", "Zoom to &Fit", viewer.fit, "Ctrl+0")
+        act(v, "one", "&Actual Pixels (1:1)", viewer.one_to_one, "Ctrl+1")
+        act(v, "zoom_in", "Zoom &In", lambda: viewer.zoom_by(1.25), ["Ctrl++", "Ctrl+="])
+        act(v, "zoom_out", "Zoom &Out", lambda: viewer.zoom_by(0.8), "Ctrl+-")
+        v.addSeparator()
+        for i, (mode, text) in enumerate((("split", "&Split"), ("side", "Side &by Side"),
+                                          ("difference", "&Difference"))):
+            act(v, f"mode_{mode}", text, lambda _=False, m=mode: viewer.set_mode(m), str(i + 1))
+        act(v, "blink", "B&link Before/After", viewer.toggle_blink, "B")
+        v.addSeparator()
+        self.dark_action = act(v, "dark", "Dark &Theme", self._toggle_theme, "Ctrl+Shift+T",
+                               checkable=True)
+        self.dark_action.setChecked(theme.current() == "dark")
+        v.addSeparator()
+        for i, name in enumerate(PAGES):
+            act(v, f"page_{name}", f"Go to {name}", lambda _=False, n=name: self.show_page(n),
+                f"Alt+{i + 1}")
+
+        h = mb.addMenu("&Help")
+        act(h, "data", "Open &Data Folder", self.open_data_folder)
+        act(h, "about", "&About RestoreLab", self.about)
+
+    def _connect(self) -> None:
+        self.nav.currentRowChanged.connect(self._nav_changed)
+        self.ctx.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.ctx.navigate_requested.connect(self.show_page)
+        b = self.bridge
+        b.started.connect(self._job_started)
+        b.progress.connect(self._job_progress)
+        b.finished.connect(self._job_ended)
+        b.failed.connect(self._job_ended)
+        self.ctx.job_submitted.connect(lambda _k: self._update_jobs())
+        # the queue is the workspace: keep it on disk soon after it changes (not only on close)
+        self._autosave = QTimer(self, singleShot=True, interval=1500)
+        self._autosave.timeout.connect(self.save_state)
+        self.restore_page.queue_changed.connect(self._autosave.start)
+        page = self.settings.get("page")
+        self.show_page(page if page in self.pages else "Restore")
+
+    # ------------------------------------------------------------------- pages
+    def show_page(self, name: str) -> None:
+        row = PAGES.index(name)
+        if self.nav.currentRow() != row:
+            self.nav.setCurrentRow(row)
+        else:
+            self._nav_changed(row)
+
+    def current_page_name(self) -> str:
+        return PAGES[self.stack.currentIndex()]
+
+    def _nav_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        self.stack.setCurrentIndex(row)
+        self.settings.set("page", PAGES[row])
+        page = self.pages[PAGES[row]]
+        if hasattr(page, "on_shown"):
+            page.on_shown()
+
+    def _on_restore(self, fn) -> None:
+        self.show_page("Restore")
+        fn()
+
+    # ------------------------------------------------------------- status bar
+    def _show_device(self, text: str | None = None) -> None:
+        choice = self.settings.get("device") or "auto"
+        self.device_label.setText(text or f"Device: {choice}")
+        self.device_label.setToolTip("Where restores run; change it in Settings (Ctrl+,)")
+
+    def _engine_ready(self, text: str) -> None:
+        self.engine_ready = True
+        self._show_device(text.replace("Engine ready: ", "Device: "))
 
     def start_engine(self) -> None:
-        from desktop.app import warm_up_engine
+        from .app import warm_up_engine
 
         warm_up_engine(self._engine_status.ready.emit)
+
+    def _job_started(self, key, event) -> None:
+        self._active[key] = [event.title, None]
+        self._update_jobs()
+
+    def _job_progress(self, key, event) -> None:
+        if key in self._active and event.total:
+            self._active[key][1] = float(event.done) / float(event.total)
+            self._update_jobs()
+
+    def _job_ended(self, key, _event) -> None:
+        self._active.pop(key, None)
+        self._update_jobs()
+
+    def _update_jobs(self) -> None:
+        if self._closed:
+            return
+        running = list(self._active.values())
+        if running:
+            title, frac = running[0]
+            self.job_label.setText(f"{title}" + (f" · {frac * 100:.0f}%" if frac is not None else ""))
+        else:
+            self.job_label.setText("")
+        waiting = max(0, len(self.runner.jobs()) - len(running))
+        self.queue_label.setText(f"{waiting} waiting" if waiting else "")
+        self.queue_label.setVisible(bool(waiting))
+        self.job_label.setVisible(bool(running))
+
+    # --------------------------------------------------------------- settings
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.apply_settings(dialog.values())
+
+    def apply_settings(self, values: dict) -> None:
+        changed = {k: v for k, v in values.items() if self.settings.get(k) != v}
+        self.settings.update(**values)
+        if "theme" in changed:
+            theme.apply_theme(QApplication.instance(), values["theme"])
+            self.dark_action.setChecked(values["theme"] == "dark")
+            self.update()
+        if "device" in changed:
+            self._show_device(f"Device: {values['device']} (from the next job)")
+        if "tile" in changed:
+            self.restore_page.options.load(self.settings)
+        self.settings.save()
+
+    def _toggle_theme(self) -> None:
+        self.apply_settings({"theme": "dark" if self.dark_action.isChecked() else "light"})
+
+    def _restore_geometry(self) -> None:
+        saved = self.settings.get("window") or {}
+        geometry = saved.get("geometry")
+        if not (geometry and self.restoreGeometry(QByteArray.fromHex(geometry.encode()))):
+            self.resize(1440, 900)
+        sizes = saved.get("splitter")
+        if isinstance(sizes, list) and len(sizes) == 3 and all(isinstance(s, int) for s in sizes):
+            self.restore_page.splitter.setSizes(sizes)
+
+    def save_state(self) -> None:
+        self.settings.set("window", {
+            "geometry": bytes(self.saveGeometry().toHex()).decode(),
+            "splitter": self.restore_page.splitter.sizes(),
+        })
+        for page in self.pages.values():
+            if hasattr(page, "save_state"):
+                page.save_state()
+        self.settings.save()
+
+    # ------------------------------------------------------------------ drops
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        self.drop_paths(paths)
+
+    def drop_paths(self, paths: list[str]) -> None:
+        from .restore.files import MODEL_SUFFIXES
+
+        models = [p for p in paths if Path(p).suffix.lower() in MODEL_SUFFIXES]
+        others = [p for p in paths if p not in models]
+        if models and hasattr(self.models_page, "drop_paths"):
+            self.show_page("Models")
+            self.models_page.drop_paths(models)
+        if others:
+            self.show_page("Restore")
+            self.restore_page.add_paths(others)
+
+    # --------------------------------------------------------------- closing
+    def closeEvent(self, event) -> None:
+        if self._closed:
+            event.accept()
+            return
+        busy = self.ctx.busy_handles()
+        if busy:
+            n = len(busy)
+            question = (f"{n} job{'s are' if n > 1 else ' is'} still running or waiting "
+                        f"({busy[0].title}). Stop {'them' if n > 1 else 'it'} and quit?")
+            if not self.ask("Quit RestoreLab?", question):
+                event.ignore()
+                return
+        self.save_state()
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> bool:
+        """Stop every job (abort what does not stop in time) and end the runner's threads."""
+        import time
+
+        self._closed = True
+        self._autosave.stop()
+        handles = self.runner.jobs()
+        for h in handles:
+            h.control.stop()
+        deadline = time.monotonic() + STOP_WAIT_S
+        for h in handles:
+            h.done.wait(max(0.0, deadline - time.monotonic()))
+        self.shutdown_clean = self.runner.shutdown(SHUTDOWN_WAIT_S)  # aborts the rest
+        self.bridge.close()
+        return self.shutdown_clean
+
+    # ------------------------------------------------------------------- help
+    def open_data_folder(self) -> None:
+        from engine.paths import data_dir
+
+        folder = data_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About RestoreLab",
+                          f"<h3>RestoreLab {VERSION}</h3><p>Restore images with neural networks "
+                          "and classical methods, compare before and after, and train your own "
+                          "models.</p><p>Drop images on the window to begin.</p>")

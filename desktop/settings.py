@@ -169,13 +169,13 @@ class SettingsDialog(QDialog):
         self.data_location = QLineEdit(location)
         self.data_location.setReadOnly(True)
         self.data_location.setCursorPosition(0)
-        note_label = QLabel(note)
-        note_label.setWordWrap(True)
-        note_label.setObjectName("hint")
+        self.data_note = QLabel(note)
+        self.data_note.setWordWrap(True)
+        self.data_note.setObjectName("hint")
         box = QVBoxLayout()
         box.setSpacing(4)
         box.addWidget(self.data_location)
-        box.addWidget(note_label)
+        box.addWidget(self.data_note)
         form.addRow("Data folder", box)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok

@@ -50,7 +50,8 @@ def _stylesheet(c: dict[str, str]) -> str:
         text = path.read_text(encoding="utf-8")
     except OSError:
         return ""
-    return Template(text).safe_substitute(c)
+    values = dict(c, style_dir=(resources_dir() / "style").as_posix(), theme=_current)
+    return Template(text).safe_substitute(values)
 
 
 def _palette(c: dict[str, str]) -> QPalette:
@@ -80,6 +81,9 @@ def apply_theme(app: QApplication | None = None, name: str = "dark") -> str:
     _current = name
     if app is None:
         return name
+    if app.property("restorelab_theme") == name:
+        return name  # already in place: re-polishing every widget costs a noticeable moment
+    app.setProperty("restorelab_theme", name)
     c = PALETTES[name]
     app.setStyle("Fusion")
     app.setPalette(_palette(c))

@@ -5,28 +5,37 @@ counted with forward hooks on Conv2d, ConvTranspose2d and Linear layers (plus
 any module that offers ``count_macs(input, output)``, e.g. the FFT
 deconvolution); element-wise work (norms, activations) is left out. The
 receptive field is measured, not derived: the gradient of the centre output
-pixel with respect to the input, in eval mode.
+pixel with respect to the input, in eval mode, with ReLU modules made linear
+for the probe (a dead ReLU would otherwise hide part of the field; this gives
+the extent that *can* influence the pixel, which is what tile overlap needs).
+Zero-initialised residual branches (e.g. NAFNet's scales) hide their paths
+until trained.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any, Mapping
 
 from .registry import ArchSpec
 
-MACS_PROBE = 64   # side of the probe image for counting MACs
-FIELD_PROBE = 96  # side of the probe image for the receptive field (the cap)
+MACS_PROBE = 64      # side of the probe image for counting MACs
+FIELD_PROBE = 96     # largest side of the receptive-field probe (the cap)
+FIELD_MIN = 16       # smallest side of the receptive-field probe
+FIELD_BUDGET = 4e9   # forward MACs allowed for the receptive-field probe (big nets get a smaller one)
+MACS_ON_META = 2e9   # params x output pixels above which MACs are counted on meta tensors
+FIELD_SAMPLES = 2    # random probes whose fields are united (a dead ReLU can hide one)
 
 
 def count_params(module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
-def _probe_side(module, side: int) -> int:
+def _probe_side(module, side: int, round_up: bool = True) -> int:
     fixed = getattr(module, "fixed_size", None)
     if fixed:
         return int(fixed)
     m = int(getattr(module, "size_multiple", 1) or 1)
-    return max(m, -(-side // m) * m)
+    return max(m, (-(-side // m) if round_up else side // m) * m)
 
 
 def count_macs(module, x) -> float:
@@ -69,15 +78,37 @@ def count_macs(module, x) -> float:
     return total
 
 
-def receptive_field(module, in_channels: int, side: int) -> tuple[int, bool]:
+@contextmanager
+def _linear_relus(module):
+    """Make every nn.ReLU / ReLU6 / Hardtanh inside ``module`` the identity for a while."""
+    import torch.nn as nn
+
+    layers = [m for m in module.modules() if isinstance(m, (nn.ReLU, nn.ReLU6, nn.Hardtanh))]
+    inplace = [m.inplace for m in layers]
+    handles = []
+    for layer in layers:
+        layer.inplace = False
+        handles.append(layer.register_forward_hook(lambda _m, inputs, _out: inputs[0]))
+    try:
+        yield
+    finally:
+        for layer, flag, handle in zip(layers, inplace, handles):
+            layer.inplace = flag
+            handle.remove()
+
+
+def receptive_field(module, in_channels: int, side: int,
+                    samples: int = FIELD_SAMPLES) -> tuple[int, bool]:
     """Extent (pixels, the larger of height and width) of the input region that
     influences the centre output pixel, and whether it reached the probe border
-    (then the true field is at least that large)."""
+    (then the true field is at least that large). The fields of ``samples``
+    random probes are united. ``module`` should be in eval mode."""
     import torch
 
-    x = torch.rand(1, in_channels, side, side, generator=torch.Generator().manual_seed(0),
+    x = torch.rand(samples, in_channels, side, side, generator=torch.Generator().manual_seed(0),
                    requires_grad=True)
-    y = module(x)
+    with _linear_relus(module):
+        y = module(x)
     if y.ndim == 2:  # one score per image: every pixel counts
         y = y[:, :, None, None]
     y[..., y.shape[-2] // 2, y.shape[-1] // 2].sum().backward()
@@ -91,9 +122,24 @@ def receptive_field(module, in_channels: int, side: int) -> tuple[int, bool]:
     return extent, capped
 
 
-def describe(spec: ArchSpec, kwargs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _macs_on_meta(module, in_ch: int, side: int) -> float | None:
+    """Count MACs with shapes only (a meta copy of ``module``): no memory, no arithmetic."""
+    import copy
+
+    import torch
+
+    try:
+        return count_macs(copy.deepcopy(module).to("meta"),
+                          torch.empty(1, in_ch, side, side, device="meta"))
+    except (RuntimeError, NotImplementedError):
+        return None
+
+
+def describe(spec: ArchSpec, kwargs: Mapping[str, Any] | None = None,
+             field_probe: int = FIELD_PROBE) -> dict[str, Any]:
     """Parameters, MACs per output pixel (per input pixel for discriminators),
-    measured receptive field, size multiple, scale and channels of ``spec``."""
+    measured receptive field (probe side at most ``field_probe``), size
+    multiple, scale and channels of ``spec`` built with ``kwargs``."""
     import torch
 
     merged = spec.kwargs(kwargs)
@@ -103,20 +149,29 @@ def describe(spec: ArchSpec, kwargs: Mapping[str, Any] | None = None) -> dict[st
     scale = spec.scale_for(merged)
     size_multiple = int(getattr(module, "size_multiple", spec.size_multiple))
 
+    params = count_params(module)
     side = _probe_side(module, MACS_PROBE)
-    x = torch.rand(1, in_ch, side, side)
-    macs = count_macs(module, x)
-    info: dict[str, Any] = {"params": count_params(module)}
+    big = params * (side * scale) ** 2 > MACS_ON_META
+    macs = _macs_on_meta(module, in_ch, side) if big else None  # big: count with shapes only
+    if macs is None:  # small, or layers (FFT) without meta kernels: count on a real probe
+        if big:
+            side = _probe_side(module, 32)
+        macs = count_macs(module, torch.rand(1, in_ch, side, side))
+    info: dict[str, Any] = {"params": params}
     if spec.kind == "discriminator":
         info["macs_per_input_pixel"] = round(macs / (side * side), 1)
     else:
         info["macs_per_output_pixel"] = round(macs / (side * scale) ** 2, 1)
 
-    field_side = _probe_side(module, FIELD_PROBE)
+    # the gradient probe costs about 3x a forward pass: big nets get one smaller probe
+    affordable = (FIELD_BUDGET / FIELD_SAMPLES / max(macs / side ** 2, 1.0)) ** 0.5
+    samples = FIELD_SAMPLES if affordable >= field_probe else 1
+    field_side = _probe_side(module, int(min(field_probe, max(FIELD_MIN, affordable))),
+                             round_up=False)
     with torch.enable_grad():
-        extent, capped = receptive_field(module, in_ch, field_side)
+        extent, capped = receptive_field(module, in_ch, field_side, samples)
     info.update({
-        "receptive_field": extent,
+        "receptive_field": extent,  # input pixels around the centre output pixel
         "receptive_field_capped": capped,  # True: reaches the probe border, at least this big
         "probe_size": field_side,
         "size_multiple": size_multiple,

@@ -268,7 +268,7 @@ def apply_overrides(raw: dict, overrides: list[str] | None) -> dict:
 
 
 def resolve_paths(raw: dict, base: Path) -> dict:
-    """Make data folders (and recipe 'folder'/'path' entries) absolute against ``base``."""
+    """Make data folders (and recipe folder/path/paths entries) absolute against ``base``."""
     out = copy.deepcopy(raw)
     data = out.get("data")
     if not isinstance(data, dict):
@@ -285,8 +285,8 @@ def resolve_paths(raw: dict, base: Path) -> dict:
         if key in data:
             data[key] = fix(data[key])
     for step in data.get("recipe") or []:
-        for key in ("folder", "path"):
-            if isinstance(step, dict) and isinstance(step.get(key), str):
+        for key in ("folder", "path", "paths"):
+            if isinstance(step, dict) and isinstance(step.get(key), (str, list)):
                 step[key] = fix(step[key])
     return out
 

@@ -154,6 +154,8 @@ class TrainSet(Dataset):
     def __init__(self, cfg: DataConfig, store: ImageStore, seed: int, labels: list[int] | None = None):
         self.cfg, self.store, self.seed, self.labels = cfg, store, seed, labels
         self.recipe = Recipe.from_list(cfg.recipe) if cfg.kind == "degrade" else None
+        if self.recipe is not None and self.recipe.scale not in (None, float(cfg.scale)):
+            raise ConfigError(f"the recipe downscales x{self.recipe.scale:g} but data.scale is {cfg.scale}")
 
     def __len__(self) -> int:
         return len(self.store)
@@ -363,3 +365,33 @@ def resolve_named(cfg: DataConfig) -> DataConfig:
 
     return replace(cfg, train=entry["train"], target=entry.get("target") or "",
                    kind=entry.get("kind", cfg.kind))
+
+
+# -- noise patches for the realsr recipe, as a job ------------------------------------
+@dataclass
+class NoiseSpec:
+    folder: str
+    output: str
+    patch: int = 64
+    per_image: int = 8
+    strength: float = 10.0   # NL-means h (8-bit units)
+    seed: int = 0
+
+
+def noise_patches_job(spec: NoiseSpec, control) -> Iterator:
+    """Cut real noise patches from every image in ``spec.folder`` into ``spec.output`` (.npy)."""
+    from engine.events import Progress, Saved
+
+    from .degradations.realsr import extract_noise_patches, save_patches
+
+    files = image_files(spec.folder)
+    rng = np.random.default_rng(spec.seed)
+    written = 0
+    for i, path in enumerate(files):
+        if control.stop_requested:
+            break
+        patches = extract_noise_patches([load_pixels(path)], spec.patch, spec.per_image, rng, spec.strength)
+        written += len(save_patches(patches, spec.output))
+        yield Progress(i + 1, len(files), f"{path.name}: {written} patches")
+    yield Saved(str(spec.output), "file")
+    return {"patches": written, "output": str(spec.output)}

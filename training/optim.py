@@ -54,10 +54,15 @@ def grad_norm(params, max_norm: float) -> torch.Tensor:
 
 
 class EMA:
-    """Exponential moving average of a module's parameters (buffers are copied)."""
+    """Exponential moving average of a module's parameters (buffers are copied).
+
+    The decay ramps up as min(decay, (1 + n) / (10 + n)) over the first updates,
+    so short runs do not publish nearly untrained weights.
+    """
 
     def __init__(self, module: torch.nn.Module, decay: float) -> None:
         self.decay = decay
+        self.updates = 0
         self.shadow = {k: v.detach().clone() for k, v in module.state_dict().items()}
 
     @torch.no_grad()
@@ -70,8 +75,10 @@ class EMA:
                 targets.append(shadow)
             else:
                 shadow.copy_(value)
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
         if floats:
-            torch._foreach_lerp_(targets, floats, 1.0 - self.decay)
+            torch._foreach_lerp_(targets, floats, 1.0 - decay)
 
     def state_dict(self) -> dict:
         return dict(self.shadow)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter
 
 from .images import ImageLayer
-from .overlay import HANDLE_RADIUS, draw_divider, draw_labels, draw_legend
+from .overlay import HANDLE_RADIUS, draw_divider, draw_labels, draw_legend, draw_message
 
 GRAB = 10  # pixels either side of the divider that grab it
 
@@ -104,3 +104,14 @@ class DifferenceRenderer:
         paint_layer(painter, canvas, self.layer)
         draw_labels(painter, canvas.width(), self.note or "Difference")
         draw_legend(painter, canvas.width(), canvas.height(), self.peak, self.depth_max)
+
+
+class MessageRenderer:
+    """No picture: a line of text in the middle (loading, or why there is nothing to show)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def paint(self, painter: QPainter, canvas) -> None:
+        r = QRectF(canvas.rect()).adjusted(40, 40, -40, -40)
+        draw_message(painter, r, self.text)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 
 from .images import colormap_strip
 from .view import pill
@@ -67,7 +67,29 @@ def draw_legend(painter: QPainter, width: float, height: float, peak: float,
 
 
 def draw_message(painter: QPainter, rect: QRectF, text: str) -> None:
+    """Centred text: the first paragraph as a heading, the rest (the reason) below it."""
+    from .. import theme
+
+    head, _, rest = text.partition("\n\n")
     painter.save()
-    painter.setPen(QColor(160, 168, 178))
-    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+    font = painter.font()
+    big = QFont(font)
+    big.setPointSizeF(font.pointSizeF() * 1.25)
+    big.setWeight(QFont.Weight.DemiBold)
+    painter.setFont(big)
+    flags = Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap
+    head_rect = painter.boundingRect(rect, flags, head)
+    rest_rect = QRectF()
+    if rest:
+        painter.setFont(font)
+        rest_rect = painter.boundingRect(rect, flags, rest)
+    top = rect.center().y() - (head_rect.height() + 10 + rest_rect.height()) / 2
+    painter.setFont(big)
+    painter.setPen(theme.color("text" if rest else "muted"))
+    painter.drawText(QRectF(rect.left(), top, rect.width(), head_rect.height()), flags, head)
+    if rest:
+        painter.setFont(font)
+        painter.setPen(theme.color("danger"))
+        painter.drawText(QRectF(rect.left(), top + head_rect.height() + 10, rect.width(),
+                                rest_rect.height()), flags, rest)
     painter.restore()

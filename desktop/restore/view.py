@@ -7,13 +7,16 @@ one state zoom and pan together (the side-by-side mode).
 """
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QObject, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .. import theme
 
 MIN_ZOOM, MAX_ZOOM = 1 / 64, 64.0
+_checkers: dict[tuple[str, int], QPixmap] = {}
 WHEEL_STEP = 1.25
 
 
@@ -38,6 +41,8 @@ class ViewState(QObject):
             return 1.0
         z = min((viewport.width() - 16) / self.scene.width(),
                 (viewport.height() - 16) / self.scene.height())
+        if z > 1:
+            z = float(math.floor(z))  # whole screen pixels per image pixel: crisp, even squares
         return float(min(max(z, MIN_ZOOM), MAX_ZOOM))
 
     def fit(self, viewport: QSize) -> None:
@@ -134,19 +139,21 @@ class Canvas(QWidget):
         return self.map_rect(QRectF(0, 0, self.state.scene.width(), self.state.scene.height()))
 
     def draw_checker(self, painter: QPainter, rect: QRectF, cell: int = 8) -> None:
-        """A transparency checkerboard under ``rect`` (screen coords)."""
-        r = rect.intersected(QRectF(self.rect())).toAlignedRect()
+        """A transparency checkerboard under ``rect`` (screen coords), one textured fill."""
+        r = rect.intersected(QRectF(self.rect()))
         if r.isEmpty():
             return
-        a, b = theme.color("checker_a"), theme.color("checker_b")
-        painter.save()
-        painter.setClipRect(r)
-        painter.fillRect(r, a)
-        for y in range(r.top() - r.top() % cell, r.bottom() + 1, cell):
-            for x in range(r.left() - r.left() % cell, r.right() + 1, cell):
-                if (x // cell + y // cell) % 2:
-                    painter.fillRect(x, y, cell, cell, b)
-        painter.restore()
+        key = (theme.current(), cell)
+        tile = _checkers.get(key)
+        if tile is None:
+            tile = QPixmap(2 * cell, 2 * cell)
+            tile.fill(theme.color("checker_a"))
+            p = QPainter(tile)
+            p.fillRect(cell, 0, cell, cell, theme.color("checker_b"))
+            p.fillRect(0, cell, cell, cell, theme.color("checker_b"))
+            p.end()
+            _checkers[key] = tile
+        painter.fillRect(r, QBrush(tile))
 
     # ----------------------------------------------------------- interaction
     def wheelEvent(self, event: QWheelEvent) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from .images import ImageLayer, difference, heatmap
-from .modes import DifferenceRenderer, SingleRenderer, SplitRenderer
+from .modes import DifferenceRenderer, MessageRenderer, SingleRenderer, SplitRenderer
 from .view import Canvas, ViewState
 
 MODES = {"split": "Split", "side": "Side by side", "difference": "Difference", "blink": "Blink"}
@@ -16,7 +16,7 @@ MODE_TIPS = {
     "split": "Before left of the divider, after right; drag the divider (1)",
     "side": "Before and after next to each other, zoomed and panned together (2)",
     "difference": "Heatmap of how much each pixel changed (3)",
-    "blink": "One image at a time; press B to flip between before and after (4)",
+    "blink": "One image at a time; click again or press B to flip before/after",
 }
 
 
@@ -29,6 +29,7 @@ class Viewer(QWidget):
         super().__init__(parent)
         self.state = ViewState(self)
         self.mode = "split"
+        self.message = ""
         self.showing_before = False  # blink mode
         self.before_layer: ImageLayer | None = None
         self.after_layer: ImageLayer | None = None
@@ -52,14 +53,11 @@ class Viewer(QWidget):
         self.mode_buttons: dict[str, QToolButton] = {}
         for key, text in MODES.items():
             b = QToolButton(text=text, checkable=True, toolTip=MODE_TIPS[key])
-            b.clicked.connect(lambda _=False, k=key: self.set_mode(k))
+            b.clicked.connect(lambda _=False, k=key: self._mode_clicked(k))
+            b.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             self.mode_group.addButton(b)
             self.mode_buttons[key] = b
             top.addWidget(b)
-        self.blink_button = QToolButton(text="Show before", toolTip="Flip before/after (B)")
-        self.blink_button.clicked.connect(self.toggle_blink)
-        top.addSpacing(6)
-        top.addWidget(self.blink_button)
         top.addStretch(1)
         self.fit_button = QToolButton(text="Fit", toolTip="Zoom to fit (Ctrl+0)")
         self.fit_button.clicked.connect(self.fit)
@@ -73,12 +71,14 @@ class Viewer(QWidget):
         self.zoom_label.setMinimumWidth(48)
         self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         for w in (self.fit_button, self.one_button, out_b, self.zoom_label, in_b):
+            w.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             top.addWidget(w)
         top.addSpacing(8)
         self.reference_button = QToolButton(
             text="Reference…", toolTip="Compare the result and the input with a clean "
                                        "reference image (PSNR, SSIM)")
         self.reference_button.clicked.connect(self.reference_requested)
+        self.reference_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         top.addWidget(self.reference_button)
 
         area = QWidget()
@@ -116,6 +116,7 @@ class Viewer(QWidget):
         """Show an input and (optionally) its result; the scene is the result's pixel grid."""
         self.depth_max = 65535 if bit_depth == 16 else 255
         self._diff = None
+        self._set_readout("")
         scene = after if after is not None else before
         if scene is None:
             self.before_layer = self.after_layer = None
@@ -142,7 +143,9 @@ class Viewer(QWidget):
     def has_result(self) -> bool:
         return self.after_layer is not None
 
-    def clear(self) -> None:
+    def clear(self, message: str = "") -> None:
+        """No picture; ``message`` says why (loading, or what went wrong)."""
+        self.message = message
         self.set_images(None, None)
         self.set_metrics_text("")
 
@@ -158,6 +161,12 @@ class Viewer(QWidget):
         self._apply_mode()
         if changed:
             self.mode_changed.emit(mode)
+
+    def _mode_clicked(self, mode: str) -> None:
+        if mode == "blink" and self.mode == "blink":
+            self.toggle_blink()  # the Blink button flips, like B
+        else:
+            self.set_mode(mode)
 
     def toggle_blink(self) -> None:
         if self.mode != "blink":
@@ -175,16 +184,18 @@ class Viewer(QWidget):
 
     def _apply_mode(self) -> None:
         result = self.after_layer is not None
+        self.mode_group.setExclusive(False)   # so that none is checked while there is no result
         for key, button in self.mode_buttons.items():
             button.setEnabled(result)
             button.setChecked(result and key == self.mode)
-        self.blink_button.setEnabled(result)
-        self.blink_button.setText("Show after" if self.mode == "blink" and self.showing_before
-                                  else "Show before")
+        self.mode_group.setExclusive(True)
         self.canvas_b.setVisible(result and self.mode == "side")
         if not result:
-            label = "Input" if self.before_layer is not None else ""
-            self.canvas_a.set_renderer(SingleRenderer(self.before_layer, label))
+            if self.before_layer is None:
+                self.canvas_a.set_renderer(MessageRenderer(self.message))
+                return
+            self.message = ""
+            self.canvas_a.set_renderer(SingleRenderer(self.before_layer, "Input"))
             return
         if self.mode == "split":
             self.split.before, self.split.after = self.before_layer, self.after_layer

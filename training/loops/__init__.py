@@ -163,6 +163,7 @@ class Loop:
         state["base_lr"] = {k: base for k, (_, base) in self.optimizers.items()}
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
+            state["ema_updates"] = self.ema.updates
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
         return state
@@ -172,6 +173,7 @@ class Loop:
             opt.load_state_dict(state[f"opt_{key}"])
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
+            self.ema.updates = int(state.get("ema_updates", 0))
         if self.scaler is not None and "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
 

@@ -1,0 +1,1 @@
+"""Library pages: models (here), datasets and experiments (added by the training work)."""

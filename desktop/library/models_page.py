@@ -1,0 +1,323 @@
+"""The Models page: every installed model and classical method, its card, and what to do with it."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QHBoxLayout, QHeaderView,
+                               QInputDialog, QLabel, QPushButton, QSplitter, QTableView,
+                               QVBoxLayout, QWidget)
+
+from ..restore.catalog import TASK_TITLES, Choice, card_html, default_model, model_choices
+
+COLUMNS = ("Name", "Task", "Architecture", "Scale", "Source", "Metrics")
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SOURCE_TITLES = {"classical": "Built-in", "shipped": "Shipped", "trained": "Trained",
+                 "imported": "Imported"}
+MODEL_FILTER = "Model weights (*.pth *.pt *.ckpt *.safetensors *.bin);;All files (*)"
+
+
+def importer_available() -> bool:
+    """The Import/Export hooks need ``engine.importer`` (a colleague's module)."""
+    try:
+        return importlib.util.find_spec("engine.importer") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _metrics_summary(card: dict) -> str:
+    metrics = card.get("metrics")
+    if not isinstance(metrics, dict):
+        return ""
+    parts = []
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            value = value.get("psnr", next(iter(value.values()), ""))
+            key = f"{key} PSNR"
+        if isinstance(value, float):
+            value = f"{value:.4f}" if "ssim" in key.lower() else f"{value:.2f}"
+        parts.append(f"{key} {value}")
+    return ", ".join(parts[:3])
+
+
+class ModelsPage(QWidget):
+    def __init__(self, context) -> None:
+        super().__init__()
+        self.ctx = context
+        self.settings = context.settings
+        self.choices: dict[str, Choice] = {}
+
+        title = QLabel("Models", objectName="pageTitle")
+        subtitle = QLabel("Shipped, trained and imported models, and the classical methods "
+                          "they are measured against.", objectName="hint")
+        self.import_button = QPushButton("Import…")
+        self.export_button = QPushButton("Export…")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.import_button.clicked.connect(lambda: self.import_models())
+        self.export_button.clicked.connect(lambda: self.export_model())
+        head = QHBoxLayout()
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
+        texts.addWidget(title)
+        texts.addWidget(subtitle)
+        head.addLayout(texts, 1)
+        for b in (self.import_button, self.export_button, self.refresh_button):
+            head.addWidget(b, 0, Qt.AlignmentFlag.AlignBottom)
+
+        self.model = QStandardItemModel(0, len(COLUMNS), self)
+        self.model.setHorizontalHeaderLabels(COLUMNS)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(32)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_detail())
+        self.table.doubleClicked.connect(lambda _i: self.use_in_restore())
+
+        detail = QFrame(objectName="card")
+        detail.setMinimumWidth(300)
+        dv = QVBoxLayout(detail)
+        dv.setContentsMargins(16, 14, 16, 14)
+        dv.setSpacing(8)
+        self.card = QLabel(objectName="cardText")
+        self.card.setWordWrap(True)
+        self.card.setTextFormat(Qt.TextFormat.RichText)
+        self.card.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.default_note = QLabel("", objectName="hint")
+        self.use_button = QPushButton("Use in Restore")
+        self.use_button.setProperty("primary", True)
+        self.default_button = QPushButton("Set as default")
+        self.rename_button = QPushButton("Rename…")
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setProperty("danger", True)
+        self.use_button.clicked.connect(self.use_in_restore)
+        self.default_button.clicked.connect(self.set_default)
+        self.rename_button.clicked.connect(lambda: self.rename_selected())
+        self.delete_button.clicked.connect(self.delete_selected)
+        dv.addWidget(self.card)
+        dv.addWidget(self.default_note)
+        dv.addStretch(1)
+        dv.addWidget(self.use_button)
+        dv.addWidget(self.default_button)
+        row = QHBoxLayout()
+        row.addWidget(self.rename_button)
+        row.addWidget(self.delete_button)
+        dv.addLayout(row)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(detail)
+        split.setStretchFactor(0, 1)
+        split.setSizes([820, 340])
+        split.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(16)
+        layout.addLayout(head)
+        layout.addWidget(split, 1)
+        self._set_import_state()
+        self.ctx.bridge.finished.connect(self._import_ended)
+        self.refresh()
+
+    # ------------------------------------------------------------------- list
+    def refresh(self, select: str | None = None) -> None:
+        keep = select or self.current_id()
+        try:
+            choices = model_choices()
+        except Exception as err:  # never an empty page without a reason
+            self.ctx.status(f"Could not list models: {err}")
+            choices = []
+        self.choices = {c.id: c for c in choices}
+        self.model.removeRows(0, self.model.rowCount())
+        for c in choices:
+            tasks = ", ".join(TASK_TITLES.get(t, t) for t in c.tasks) or "—"
+            if default_model(c.task, self.settings, choices) == c.id and c.task:
+                tasks += "  ★"
+            arch = c.card.get("arch", "") if c.kind != "classical" else "classical"
+            cells = [c.title, tasks, arch or "—", f"×{c.scale}", SOURCE_TITLES.get(c.kind, c.kind),
+                     _metrics_summary(c.card)]
+            items = [QStandardItem(str(text)) for text in cells]
+            for it in items:
+                it.setData(c.id, ID_ROLE)
+                it.setToolTip(c.description or c.id)
+            self.model.appendRow(items)
+        if not (keep and self.select(keep)):
+            if self.proxy.rowCount():
+                self.table.selectRow(0)
+        self._show_detail()
+
+    def select(self, model_id: str) -> bool:
+        for row in range(self.proxy.rowCount()):
+            if self.proxy.index(row, 0).data(ID_ROLE) == model_id:
+                self.table.selectRow(row)
+                self.table.setCurrentIndex(self.proxy.index(row, 0))
+                return True
+        return False
+
+    def current_id(self) -> str:
+        idx = self.table.currentIndex()
+        return str(idx.siblingAtColumn(0).data(ID_ROLE) or "") if idx.isValid() else ""
+
+    def current(self) -> Choice | None:
+        return self.choices.get(self.current_id())
+
+    def ids(self) -> list[str]:
+        return [self.model.item(r, 0).data(ID_ROLE) for r in range(self.model.rowCount())]
+
+    def _show_detail(self) -> None:
+        c = self.current()
+        self.card.setText(card_html(c) if c else "Select a model to see its card.")
+        for b in (self.use_button, self.default_button):
+            b.setEnabled(c is not None)
+        deletable = bool(c and c.deletable)
+        for b in (self.rename_button, self.delete_button):
+            b.setEnabled(deletable)
+            b.setToolTip("" if deletable or c is None else
+                         "Shipped models and built-in methods cannot be changed")
+        task = c.task if c else ""
+        self.default_button.setText(f"Set as default for {TASK_TITLES.get(task, task).lower()}"
+                                    if task else "Set as default")
+        self.default_button.setEnabled(bool(task))
+        is_default = bool(c and task and default_model(task, self.settings,
+                                                       list(self.choices.values())) == c.id)
+        self.default_note.setText(f"★ Default for {TASK_TITLES.get(task, task).lower()}"
+                                  if is_default else "")
+        self.export_button.setEnabled(importer_available() and c is not None and c.kind != "classical")
+
+    def on_shown(self) -> None:
+        self.refresh()
+
+    # ---------------------------------------------------------------- actions
+    def use_in_restore(self) -> None:
+        c = self.current()
+        if c is not None:
+            self.ctx.use_model_requested.emit(c.id)
+            self.ctx.navigate_requested.emit("Restore")
+
+    def set_default(self) -> None:
+        c = self.current()
+        if c is None or not c.task:
+            return
+        self.settings.set_default_model(c.task, c.id)
+        self.settings.save()
+        self.ctx.status(f"{c.title} is now the default for {c.task}.")
+        self.refresh(select=c.id)
+        self.ctx.models_changed.emit()
+
+    def delete_selected(self) -> bool:
+        c = self.current()
+        if c is None or not c.deletable:
+            return False
+        if not self.ctx.ask("Delete model?", f"Delete “{c.title}”? Its folder and weights are "
+                                             "removed from disk. This cannot be undone."):
+            return False
+        from engine.checkpoints import delete_model
+        from engine.errors import RestoreLabError
+
+        try:
+            delete_model(c.id)
+        except (RestoreLabError, OSError) as err:
+            self.ctx.status(f"Could not delete {c.title}: {err}")
+            return False
+        self.ctx.status(f"Deleted {c.title}.")
+        self.refresh()
+        self.ctx.models_changed.emit()
+        return True
+
+    def rename_selected(self, new_name: str | None = None) -> bool:
+        c = self.current()
+        if c is None or not c.deletable:
+            return False
+        if new_name is None:
+            new_name, ok = QInputDialog.getText(self, "Rename model", "New name:", text=c.title)
+            if not ok:
+                return False
+        new_name = new_name.strip()
+        if not new_name or new_name == c.title:
+            return False
+        from engine.checkpoints import rename_model
+        from engine.errors import RestoreLabError
+
+        try:
+            entry = rename_model(c.id, new_name)
+        except (RestoreLabError, OSError) as err:
+            self.ctx.status(f"Could not rename {c.title}: {err}")
+            return False
+        self.refresh(select=entry.id)
+        self.ctx.models_changed.emit()
+        return True
+
+    # ------------------------------------------------- import / export (HOOK)
+    # HOOK for the model importer: a colleague's ``engine.importer`` wires these up.
+    # Expected there: ``import_job(path, control)`` and ``export_job((model_id, path), control)``,
+    # engine jobs run on the Runner like every other long piece of work.
+    def _set_import_state(self) -> None:
+        ok = importer_available()
+        self.import_button.setEnabled(ok)
+        tip = "" if ok else "Importing and exporting models needs engine.importer, " \
+                            "which this build does not include yet."
+        self.import_button.setToolTip(tip or "Import .pth / .safetensors weights (or drop them "
+                                             "on the window)")
+        self.export_button.setToolTip(tip or "Export the selected model")
+
+    def import_models(self, paths: list[str] | None = None) -> bool:
+        if not importer_available():
+            self.ctx.status("Importing models needs engine.importer, which this build does not "
+                            "include yet.")
+            return False
+        if paths is None:
+            paths, _ = QFileDialog.getOpenFileNames(self, "Import models", str(Path.home()),
+                                                    MODEL_FILTER)
+        from engine import importer
+
+        job = getattr(importer, "import_job", None)
+        if job is None:
+            self.ctx.status("engine.importer has no import_job yet.")
+            return False
+        for p in paths:
+            self.ctx.submit(job, p, ("import", p), title=f"Importing {Path(p).name}")
+        return bool(paths)
+
+    def export_model(self, path: str | None = None) -> bool:
+        c = self.current()
+        if not importer_available() or c is None or c.kind == "classical":
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export model",
+                                                  str(Path.home() / f"{c.id}.safetensors"),
+                                                  MODEL_FILTER)
+            if not path:
+                return False
+        from engine import importer
+
+        job = getattr(importer, "export_job", None)
+        if job is None:
+            self.ctx.status("engine.importer has no export_job yet.")
+            return False
+        self.ctx.submit(job, (c.id, path), ("export", c.id), title=f"Exporting {c.title}")
+        return True
+
+    def _import_ended(self, key, _event) -> None:
+        if isinstance(key, tuple) and key and key[0] == "import":
+            self.refresh()
+            self.ctx.models_changed.emit()
+
+    def drop_paths(self, paths: list[str]) -> bool:
+        return self.import_models(paths)

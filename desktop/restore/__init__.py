@@ -1,0 +1,1 @@
+"""The Restore page: queue, model picker, options and the before/after viewer."""

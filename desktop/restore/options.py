@@ -1,0 +1,131 @@
+"""Restore options: output scale, tiles, precision, strength, and a classical method's knobs."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+                               QSlider, QSpinBox, QWidget)
+
+from .catalog import Choice
+
+SCALES = (0, 1, 2, 3, 4)
+
+
+class OptionsPanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = QFormLayout(self)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setVerticalSpacing(8)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+        self.scale = QComboBox(toolTip="Size of the result. Classical resizers use it directly; "
+                                       "for other models the output is resampled to it.")
+        self.scale.addItem("Model's own", 0)
+        for s in SCALES[1:]:
+            self.scale.addItem(f"×{s}", s)
+        self.form.addRow("Output scale", self.scale)
+
+        tile_row = QWidget()
+        row = QHBoxLayout(tile_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.tile_mode = QComboBox(toolTip="Large images are processed in overlapping tiles. "
+                                           "Auto sizes them from the memory budget.")
+        self.tile_mode.addItem("Auto", "auto")
+        self.tile_mode.addItem("Custom", "custom")
+        self.tile = QSpinBox(suffix=" px")
+        self.tile.setRange(32, 8192)
+        self.tile.setSingleStep(64)
+        self.tile.setValue(512)
+        self.tile.setEnabled(False)
+        self.tile_mode.currentIndexChanged.connect(
+            lambda: self.tile.setEnabled(self.tile_mode.currentData() == "custom"))
+        row.addWidget(self.tile_mode)
+        row.addWidget(self.tile, 1)
+        self.form.addRow("Tiles", tile_row)
+
+        self.precision = QComboBox(toolTip="bf16 is faster on recent hardware; "
+                                           "classical methods always run in fp32.")
+        self.precision.addItem("fp32 (exact)", "fp32")
+        self.precision.addItem("bf16 (fast)", "bf16")
+        self.form.addRow("Precision", self.precision)
+
+        strength_row = QWidget()
+        srow = QHBoxLayout(strength_row)
+        srow.setContentsMargins(0, 0, 0, 0)
+        self.strength = QSlider(Qt.Orientation.Horizontal, toolTip="Blend of the result over "
+                                                                   "the input: 0 % keeps the input")
+        self.strength.setRange(0, 100)
+        self.strength.setValue(100)
+        self.strength_label = QLabel("100 %")
+        self.strength_label.setMinimumWidth(44)
+        self.strength_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v} %"))
+        srow.addWidget(self.strength, 1)
+        srow.addWidget(self.strength_label)
+        self.form.addRow("Strength", strength_row)
+
+        self.method_rows: dict[str, QWidget] = {}
+        for w in (self.scale, self.tile_mode, self.precision):
+            w.currentIndexChanged.connect(self.changed)
+        self.tile.valueChanged.connect(self.changed)
+        self.strength.valueChanged.connect(self.changed)
+
+    # ---------------------------------------------------------------- state
+    def set_choice(self, choice: Choice | None, saved: dict[str, Any] | None = None) -> None:
+        """Show the options the chosen model takes (``saved``: its last method options)."""
+        for name, widget in self.method_rows.items():
+            self.form.removeRow(widget)
+        self.method_rows = {}
+        classical = choice is not None and choice.kind == "classical"
+        self.precision.setEnabled(not classical)
+        if classical:
+            self.precision.setCurrentIndex(0)
+        if choice is None or not classical:
+            return
+        saved = saved or {}
+        for name, default in choice.defaults.items():
+            if name == "scale" or isinstance(default, bool) or not isinstance(default, (int, float)):
+                continue
+            value = saved.get(name, default)
+            if isinstance(default, int):
+                box = QSpinBox()
+                box.setRange(1, 999)
+                if name in ("template", "search"):
+                    box.setSingleStep(2)
+                box.setValue(int(value))
+            else:
+                box = QDoubleSpinBox()
+                box.setDecimals(3)
+                box.setRange(0.0, 100.0)
+                box.setSingleStep(0.01 if default < 0.2 else 0.1)
+                box.setValue(float(value))
+            box.setToolTip(f"{name} (default {default})")
+            box.valueChanged.connect(self.changed)
+            self.form.addRow(name.replace("_", " ").capitalize(), box)
+            self.method_rows[name] = box
+
+    def method_options(self) -> dict[str, Any]:
+        return {name: box.value() for name, box in self.method_rows.items()}
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "scale": int(self.scale.currentData()),
+            "tile": self.tile.value() if self.tile_mode.currentData() == "custom" else 0,
+            "precision": self.precision.currentData(),
+            "strength": self.strength.value(),
+        }
+
+    def load(self, settings) -> None:
+        idx = self.scale.findData(int(settings.get("scale") or 0))
+        self.scale.setCurrentIndex(max(idx, 0))
+        tile = int(settings.get("tile") or 0)
+        self.tile_mode.setCurrentIndex(1 if tile else 0)
+        if tile:
+            self.tile.setValue(tile)
+        self.precision.setCurrentIndex(max(self.precision.findData(settings.get("precision")), 0))
+        self.strength.setValue(int(settings.get("strength") if settings.get("strength") is not None else 100))

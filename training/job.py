@@ -1,0 +1,296 @@
+"""The training job: ``train_job(TrainSpec, control)``, a generator of engine events.
+
+The same job runs in the CLI (``restorelab train``), in the GUI (through the
+engine's runner) and under torchrun (``training.run``). It creates or reopens
+an experiment folder, builds data and loop, then steps: per-step Metric and
+Progress events, validation with Preview events, atomic checkpoints, watchdog
+rollbacks. Stop (``control.stop()``) saves a checkpoint and returns; resume
+continues bit-for-bit (step, optimizer, EMA, scaler, lr multiplier, torch RNG,
+and the data stream position). At the end the model (EMA weights when EMA is
+on) is saved in the user model library with a card holding its metrics.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+
+from engine import devices
+from engine.checkpoints import load_train_state, load_weights, save_model
+from engine.errors import ConfigError
+from engine.events import Event, Log, Metric, Preview, Progress, Rollback, Saved
+from engine.jobs import Control
+
+from . import experiments
+from .config import RunConfig
+from .datasets import build_data, steps_per_epoch
+from .loops import Loop, build_loop
+from .watchdog import Snapshot, Watchdog
+
+
+@dataclass
+class TrainSpec:
+    config: RunConfig
+    resume: str | None = None            # experiment number, name or folder to continue
+    experiment_name: str | None = None   # default: config.name
+
+
+def resume_spec(ref: str, overrides: list[str] | None = None) -> TrainSpec:
+    """A spec that continues experiment ``ref`` with its saved config (plus overrides)."""
+    from .config import apply_overrides
+
+    exp = experiments.find(ref)
+    cfg = RunConfig.from_dict(apply_overrides(exp.config(), overrides))
+    done = int(exp.meta.get("step", 0))
+    if not cfg.schedule.epochs and done >= cfg.schedule.steps:
+        raise ConfigError(f"experiment {exp.number} already ran {done} steps; raise schedule.steps "
+                          f"(--set schedule.steps=N) to train longer")
+    return TrainSpec(cfg, resume=str(exp.path), experiment_name=exp.name)
+
+
+def dist_info() -> tuple[int, int]:
+    """(rank, world size) under torch.distributed, else (0, 1)."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _setup_torch(cfg: RunConfig) -> bool:
+    """Seed, threads, determinism; returns the previous determinism setting to restore."""
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        devices.set_threads(cfg.threads)
+    if cfg.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = not cfg.deterministic
+    torch.backends.cudnn.deterministic = cfg.deterministic
+    return before
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class _Run:
+    """The mutable state of one run, and the writes only rank 0 does."""
+
+    def __init__(self, cfg: RunConfig, loop: Loop, exp, rank: int) -> None:
+        self.cfg, self.loop, self.exp, self.rank = cfg, loop, exp, rank
+        self.step = self.cursor = 0
+        self.watchdog = Watchdog(cfg.watchdog, self.disk_snapshot)
+        self.last_val: dict[str, float] = {}
+        self.last_loss = math.nan
+
+    def train_state(self) -> dict:
+        return {"step": self.step, "cursor": self.cursor, "loop": self.loop.state_dict(),
+                "rng": _rng_state(), "watchdog": self.watchdog.state_dict()}
+
+    def save_checkpoint(self) -> Iterator[Event]:
+        self.watchdog.keep(self.step, self.loop.full_state(), force=True)
+        if self.exp is None:
+            return
+        entry = save_model("last", self.loop.net.state_dict(), self.cfg.model.arch, self.loop.kwargs,
+                           {"step": self.step, "experiment": self.exp.number, "task": self.cfg.task},
+                           root=self.exp.path / "checkpoints", train_state=self.train_state())
+        self.exp.update(step=self.step, results=self.results())
+        yield Saved(str(entry.path), "checkpoint")
+
+    def disk_snapshot(self) -> Snapshot | None:
+        if self.exp is None or not self.exp.checkpoint.exists():
+            return None
+        state = load_train_state(self.exp.checkpoint)
+        _, _, weights = load_weights(self.exp.checkpoint)
+        return Snapshot(int(state["step"]), {**state["loop"], "net": weights})
+
+    def restore(self, ref: str) -> None:
+        """Load a checkpoint to resume from (RNG state is set by the caller, later)."""
+        exp = experiments.find(ref)
+        self.exp = exp if self.rank == 0 else None
+        folder = exp.checkpoint
+        state = load_train_state(folder)
+        _, _, weights = load_weights(folder)
+        self.loop.net.load_state_dict(weights)
+        self.loop.load_state_dict(state["loop"])
+        self.step, self.cursor = int(state["step"]), int(state["cursor"])
+        self.watchdog.load_state_dict(state["watchdog"])
+        self.rng = state["rng"]
+        if self.exp is not None:
+            self.exp.truncate_metrics(self.step)
+
+    def results(self) -> dict:
+        out = {k.removeprefix("val/"): round(v, 4) for k, v in self.last_val.items()}
+        if math.isfinite(self.last_loss):
+            out["loss"] = round(self.last_loss, 6)
+        return out
+
+    def validate(self, pairs) -> Iterator[Event]:
+        metrics, previews = self.loop.validate(pairs)
+        self.last_val = metrics
+        for name, value in metrics.items():
+            yield Metric(self.step, name, value)
+        if self.exp is not None:
+            self.exp.log(self.step, metrics)
+            if previews:
+                self.exp.save_preview(self.step, previews)
+        if previews:
+            yield Preview(self.step, previews)
+
+
+def train_job(spec: TrainSpec, control: Control) -> Iterator[Event]:
+    cfg = spec.config
+    rank, world = dist_info()
+    deterministic_before = _setup_torch(cfg)
+    run = None
+    try:
+        device = devices.resolve(cfg.device)
+        yield Log("info", f"training '{cfg.name}' on {devices.describe(device)}")
+        yield Progress(0, 1, "reading images")
+        val_crop = cfg.val.crop or 2 * cfg.data.crop
+        data = build_data(cfg.data, cfg.seed, val_crop)
+        first = data.val[0]
+        channels = (first[0].shape[2], first[1].shape[2] if cfg.loop != "classify" else 0)
+        loop = build_loop(cfg, device, channels, world, classes=len(data.classes))
+        if spec.resume:
+            run = _Run(cfg, loop, None, rank)
+            run.restore(spec.resume)
+        else:
+            exp = None
+            if rank == 0:
+                exp = experiments.create(cfg.to_dict(), spec.experiment_name or cfg.name,
+                                         cfg.description, data.summary["dataset"])
+                yield Log("info", f"experiment {exp.number}: {exp.path}")
+            run = _Run(cfg, loop, exp, rank)
+        yield from _train(run, data, control, device, world)
+        return (yield from _finish(run, data, control, spec))
+    except GeneratorExit:
+        if run is not None and run.exp is not None:
+            run.exp.update(status="aborted")
+        raise
+    except Exception as err:
+        if run is not None and run.exp is not None:
+            run.exp.update(status="failed", error=str(err)[:500])
+        raise
+    finally:
+        torch.use_deterministic_algorithms(deterministic_before)
+
+
+def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterator[Event]:
+    cfg, loop = run.cfg, run.loop
+    rank = run.rank
+    if cfg.data.cache and cfg.data.workers > 0:   # decode once, before the workers fork
+        for done, total in data.train.store.preload():
+            if done == total or done % 32 == 0:
+                yield Progress(done, total, "loading images")
+    if cfg.schedule.epochs:
+        total = cfg.schedule.epochs * steps_per_epoch(len(data.train), cfg.data.batch * world)
+    else:
+        total = cfg.schedule.steps
+    if run.step >= total:
+        raise ConfigError(f"this run already finished {run.step} steps; raise schedule.steps "
+                          f"(--set schedule.steps=N) to train longer")
+    if run.exp is not None:
+        run.exp.update(status="running", total=total, device=device, world=world,
+                       images=data.summary["images"])
+    batches = iter(data.loader(run.cursor, rank, world, pin=device.startswith("cuda")))
+    if hasattr(run, "rng"):
+        _set_rng_state(run.rng)   # after the loader drew its base seed, as the first run did
+    run.watchdog.keep(run.step, loop.full_state(), force=True)
+    step_time, samples = None, cfg.data.batch * world
+    try:
+        while run.step < total and not control.stop_requested:
+            t0 = time.perf_counter()
+            batch = next(batches)
+            run.cursor += 1
+            loop.set_lr(run.step, total, run.watchdog.lr_scale)
+            result = loop.train_step(batch, poison=run.watchdog.poison(run.step + 1))
+            if not result.ok:
+                snap = run.watchdog.rollback(run.step + 1, result.reason)
+                loop.load_full_state(_copy(snap.state))
+                if run.exp is not None:
+                    run.exp.log(run.step + 1, {"event": "rollback", "reason": result.reason,
+                                               "to_step": snap.step})
+                run.step = snap.step
+                loop.set_lr(run.step, total, run.watchdog.lr_scale)
+                yield Rollback(run.step, result.reason, loop.lr)
+                continue
+            run.step += 1
+            dt = time.perf_counter() - t0
+            step_time = dt if step_time is None else 0.9 * step_time + 0.1 * dt
+            values = {**result.terms, "lr": loop.lr, **result.extra, "throughput": samples / dt}
+            run.last_loss = values["loss/total"]
+            for name, value in values.items():
+                yield Metric(run.step, name, float(value))
+            if run.exp is not None:
+                run.exp.log(run.step, values)
+            yield Progress(run.step, total, f"step {run.step}/{total} {1 / step_time:.2f} it/s",
+                           eta_s=step_time * (total - run.step))
+            run.watchdog.keep(run.step, loop.full_state())
+            if rank == 0 and cfg.val.every and run.step % cfg.val.every == 0 and run.step < total:
+                yield from run.validate(data.val)
+            if cfg.checkpoint.every and run.step % cfg.checkpoint.every == 0 and run.step < total:
+                yield from run.save_checkpoint()
+    finally:
+        del batches   # ends loader workers
+    yield from run.save_checkpoint()
+
+
+def weights_digest(state: dict) -> str:
+    """sha256 over named tensors (parameters: DDP ranks agree on them; BN buffers may differ)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for key in sorted(state):
+        h.update(key.encode())
+        h.update(state[key].detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _copy(state: dict) -> dict:
+    from .loops import tree_to
+
+    return tree_to(state, "cpu")   # the snapshot must survive later in-place updates
+
+
+def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Event]:
+    """Final validation and model registration (rank 0); the job's result."""
+    cfg, exp = run.cfg, run.exp
+    result = {"experiment": exp.number if exp else None, "path": str(exp.path) if exp else None,
+              "step": run.step, "model": None, "metrics": {}, "rank": run.rank,
+              "params_sha256": weights_digest(dict(run.loop.net.named_parameters()))}
+    if control.stop_requested:
+        if exp is not None:
+            exp.update(status="stopped", step=run.step)
+        return {**result, "status": "stopped"}
+    if run.rank != 0:
+        return {**result, "status": "done"}
+    yield from run.validate(data.val)
+    metrics = {k.removeprefix("val/"): v for k, v in run.last_val.items()}
+    card = {"task": cfg.task, "scale": cfg.data.scale, "training": cfg.to_dict(),
+            "dataset": data.summary["dataset"], "metrics": metrics, "experiment": exp.number,
+            "parent": cfg.model.init or None, "steps": run.step, "description": cfg.description}
+    name = f"{spec.experiment_name or cfg.name}-{exp.number:04d}"
+    if cfg.loop == "classify":   # comparison nets stay in the experiment folder
+        entry = save_model("final", run.loop.final_weights(), cfg.model.arch, run.loop.kwargs, card,
+                           root=exp.path)
+    else:
+        entry = save_model(name, run.loop.final_weights(), cfg.model.arch, run.loop.kwargs, card)
+    exp.update(status="done", step=run.step, results=run.results(), model=entry.id)
+    yield Saved(str(entry.path), "model")
+    return {**result, "status": "done", "model": entry.id, "model_path": str(entry.path),
+            "metrics": metrics}
