@@ -104,8 +104,8 @@ def shoot(out: Path, theme_name: str) -> list[Path]:
     viewer.split.fraction = 0.42
     grab("02-restore-split")
     viewer.set_mode("side")
-    viewer.state.set_zoom(2.0)
-    viewer.state.center = viewer.state.center.__class__(90, 190)
+    viewer.state.set_zoom(3.0)
+    viewer.state.center = viewer.state.center.__class__(96, 196)   # the house and the fence
     viewer.state.changed.emit()
     grab("03-restore-side-by-side-zoomed")
     viewer.fit()

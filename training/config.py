@@ -172,7 +172,7 @@ def _build(cls, raw: Any, where: str):
 
 def _coerce(value: Any, default: Any, name: str) -> Any:
     """Check ``value`` against the type of the field's default (int -> float is allowed)."""
-    if default is None or (isinstance(default, str) and name.split(".")[-1] in ("target", "val_target")):
+    if name in ("data.target", "data.val_target"):   # a folder or a list of folders
         if isinstance(value, (str, list)):
             return value
         raise ConfigError(f"'{name}' must be a folder or a list of folders, got {value!r}")
@@ -219,11 +219,9 @@ def _check(cfg: RunConfig) -> None:
         raise ConfigError(f"data.val_split must be in [0, 1), got {cfg.data.val_split}")
     positive(cfg.optim.lr, "optim.lr")
     positive(cfg.adversarial.lr, "adversarial.lr")
-    for name in ("betas",):
-        for section in (cfg.optim, cfg.adversarial):
-            betas = getattr(section, name)
-            if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
-                raise ConfigError(f"betas must be two numbers in [0, 1), got {betas!r}")
+    for where, betas in (("optim", cfg.optim.betas), ("adversarial", cfg.adversarial.betas)):
+        if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
+            raise ConfigError(f"{where}.betas must be two numbers in [0, 1), got {betas!r}")
     if not 0 <= cfg.optim.ema < 1:
         raise ConfigError(f"optim.ema is a decay in [0, 1), got {cfg.optim.ema}")
     positive(cfg.schedule.steps, "schedule.steps", zero_ok=cfg.schedule.epochs > 0)

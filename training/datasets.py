@@ -104,33 +104,22 @@ def _pad_to(img: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def random_crop(arrays: list[np.ndarray], crop: int, scale: int, rng) -> list[np.ndarray]:
-    """Crop ``crop`` px of the target-side arrays (all but the first when ``scale`` > 1, which
-    is the input at 1/scale) at one aligned random position; small images are mirrored out."""
-    small = scale > 1
-    sizes = [crop // scale if (small and i == 0) else crop for i in range(len(arrays))]
+    """One aligned random window: ``crop`` px of the targets, ``crop / scale`` of the input
+    (the first array); images smaller than that are mirrored out."""
+    sizes, factors = [crop // scale] + [crop] * (len(arrays) - 1), [1] + [scale] * (len(arrays) - 1)
     arrays = [_pad_to(a, s, s) for a, s in zip(arrays, sizes)]
-    ref = arrays[0]
-    f = scale if small else 1
-    y = int(rng.integers(0, ref.shape[0] - sizes[0] + 1))
-    x = int(rng.integers(0, ref.shape[1] - sizes[0] + 1))
-    out = []
-    for i, (a, s) in enumerate(zip(arrays, sizes)):
-        yy, xx = (y, x) if (i == 0 or not small) else (y * f, x * f)
-        out.append(a[yy:yy + s, xx:xx + s])
-    return out
+    y = int(rng.integers(0, arrays[0].shape[0] - sizes[0] + 1))
+    x = int(rng.integers(0, arrays[0].shape[1] - sizes[0] + 1))
+    return [a[y * f:y * f + s, x * f:x * f + s] for a, s, f in zip(arrays, sizes, factors)]
 
 
 def centre_crop(arrays: list[np.ndarray], crop: int, scale: int) -> list[np.ndarray]:
-    """The same centred window of every array (the first at 1/scale when scale > 1)."""
-    small = scale > 1
+    """The same centred window of every array (the input, first, at 1/scale)."""
     ref = arrays[0]
-    s0 = min(crop // scale if small else crop, ref.shape[0], ref.shape[1])
+    s0 = min(crop // scale, ref.shape[0], ref.shape[1])
     y, x = (ref.shape[0] - s0) // 2, (ref.shape[1] - s0) // 2
-    out = []
-    for i, a in enumerate(arrays):
-        f = scale if (small and i > 0) else 1
-        out.append(a[y * f:(y + s0) * f, x * f:(x + s0) * f])
-    return out
+    factors = [1] + [scale] * (len(arrays) - 1)
+    return [a[y * f:(y + s0) * f, x * f:(x + s0) * f] for a, f in zip(arrays, factors)]
 
 
 def augment(arrays: list[np.ndarray], rng) -> list[np.ndarray]:
@@ -172,6 +161,9 @@ class TrainSet(Dataset):
                 arrays = augment(arrays, rng)
         elif crop:
             arrays = centre_crop(arrays, crop, scale)
+        if not train and cfg.kind == "degrade" and cfg.scale > 1:   # the recipe downscales it
+            h, w = arrays[0].shape[:2]
+            arrays = [arrays[0][:h - h % cfg.scale, :w - w % cfg.scale]]
         if cfg.kind == "labelled":
             return arrays[0], self.labels[index]
         if cfg.kind == "degrade":

@@ -66,7 +66,7 @@ class Experiment:
                 "dataset": m.get("dataset", ""), "description": m.get("description", ""),
                 "status": m.get("status", ""), "step": m.get("step", 0), "total": m.get("total", 0),
                 "results": m.get("results", {}), "model": m.get("model", ""),
-                "notes": self.notes.strip(), "path": str(self.path)}
+                "notes": self.notes.strip(), "error": m.get("error", ""), "path": str(self.path)}
 
     # -- writing (rank 0 only) ------------------------------------------------------
     def update(self, **changes: Any) -> None:

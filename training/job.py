@@ -96,13 +96,14 @@ class _Run:
         self.watchdog = Watchdog(cfg.watchdog, self.disk_snapshot)
         self.last_val: dict[str, float] = {}
         self.last_loss = math.nan
+        self.rng: dict | None = None   # RNG state of a resumed checkpoint
 
     def train_state(self) -> dict:
         return {"step": self.step, "cursor": self.cursor, "loop": self.loop.state_dict(),
                 "rng": _rng_state(), "watchdog": self.watchdog.state_dict()}
 
     def save_checkpoint(self) -> Iterator[Event]:
-        self.watchdog.keep(self.step, self.loop.full_state(), force=True)
+        self.watchdog.keep(self.step, self.loop.full_state, force=True)
         if self.exp is None:
             return
         entry = save_model("last", self.loop.net.state_dict(), self.cfg.model.arch, self.loop.kwargs,
@@ -180,11 +181,11 @@ def train_job(spec: TrainSpec, control: Control) -> Iterator[Event]:
         return (yield from _finish(run, data, control, spec))
     except GeneratorExit:
         if run is not None and run.exp is not None:
-            run.exp.update(status="aborted")
+            run.exp.update(status="aborted", step=run.step)
         raise
     except Exception as err:
         if run is not None and run.exp is not None:
-            run.exp.update(status="failed", error=str(err)[:500])
+            run.exp.update(status="failed", step=run.step, error=str(err)[:500])
         raise
     finally:
         torch.use_deterministic_algorithms(deterministic_before)
@@ -208,9 +209,9 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
         run.exp.update(status="running", total=total, device=device, world=world,
                        images=data.summary["images"])
     batches = iter(data.loader(run.cursor, rank, world, pin=device.startswith("cuda")))
-    if hasattr(run, "rng"):
+    if run.rng is not None:
         _set_rng_state(run.rng)   # after the loader drew its base seed, as the first run did
-    run.watchdog.keep(run.step, loop.full_state(), force=True)
+    run.watchdog.keep(run.step, loop.full_state, force=True)
     step_time, samples = None, cfg.data.batch * world
     try:
         while run.step < total and not control.stop_requested:
@@ -240,7 +241,7 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
                 run.exp.log(run.step, values)
             yield Progress(run.step, total, f"step {run.step}/{total} {1 / step_time:.2f} it/s",
                            eta_s=step_time * (total - run.step))
-            run.watchdog.keep(run.step, loop.full_state())
+            run.watchdog.keep(run.step, loop.full_state)
             if rank == 0 and cfg.val.every and run.step % cfg.val.every == 0 and run.step < total:
                 yield from run.validate(data.val)
             if cfg.checkpoint.every and run.step % cfg.checkpoint.every == 0 and run.step < total:
@@ -273,24 +274,23 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
     result = {"experiment": exp.number if exp else None, "path": str(exp.path) if exp else None,
               "step": run.step, "model": None, "metrics": {}, "rank": run.rank,
               "params_sha256": weights_digest(dict(run.loop.net.named_parameters()))}
-    if control.stop_requested:
-        if exp is not None:
-            exp.update(status="stopped", step=run.step)
-        return {**result, "status": "stopped"}
+    status = "stopped" if control.stop_requested else "done"
     if run.rank != 0:
-        return {**result, "status": "done"}
+        return {**result, "status": status}
+    # a stopped run still becomes a model (its weights so far); it can also be resumed
     yield from run.validate(data.val)
     metrics = {k.removeprefix("val/"): v for k, v in run.last_val.items()}
     card = {"task": cfg.task, "scale": cfg.data.scale, "training": cfg.to_dict(),
             "dataset": data.summary["dataset"], "metrics": metrics, "experiment": exp.number,
-            "parent": cfg.model.init or None, "steps": run.step, "description": cfg.description}
+            "parent": cfg.model.init or None, "steps": run.step, "description": cfg.description,
+            "status": status}
     name = f"{spec.experiment_name or cfg.name}-{exp.number:04d}"
     if cfg.loop == "classify":   # comparison nets stay in the experiment folder
         entry = save_model("final", run.loop.final_weights(), cfg.model.arch, run.loop.kwargs, card,
                            root=exp.path)
     else:
         entry = save_model(name, run.loop.final_weights(), cfg.model.arch, run.loop.kwargs, card)
-    exp.update(status="done", step=run.step, results=run.results(), model=entry.id)
+    exp.update(status=status, step=run.step, results=run.results(), model=entry.id)
     yield Saved(str(entry.path), "model")
-    return {**result, "status": "done", "model": entry.id, "model_path": str(entry.path),
+    return {**result, "status": status, "model": entry.id, "model_path": str(entry.path),
             "metrics": metrics}

@@ -37,11 +37,12 @@ class Watchdog:
         self.lr_scale = 1.0
         self._poisoned: set[int] = set()
 
-    def keep(self, step: int, state: dict[str, Any], force: bool = False) -> None:
-        """Remember a good state (when due, or ``force``: at the start and at checkpoints)."""
+    def keep(self, step: int, state: dict[str, Any] | Callable[[], dict], force: bool = False) -> None:
+        """Remember a good state (when due, or ``force``: at the start and at checkpoints).
+        ``state`` may be a function, called only when a copy is due."""
         every = self.cfg.snapshot_every
         if force and (every > 0 or self.snapshot is None) or (every > 0 and step % every == 0):
-            self.snapshot = Snapshot(step, tree_to(state, "cpu"))
+            self.snapshot = Snapshot(step, tree_to(state() if callable(state) else state, "cpu"))
 
     def poison(self, step: int) -> bool:
         """True once for each step listed in ``inject_nan`` (a test hook)."""

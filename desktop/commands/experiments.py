@@ -66,8 +66,9 @@ def show_run(args: argparse.Namespace) -> int:
         print(f"{key:12} {summary[key]}")
     print(f"{'steps':12} {summary['step']}/{summary['total']}")
     print(f"{'results':12} {_results(summary['results'])}")
-    if summary["notes"]:
-        print(f"{'notes':12} {summary['notes']}")
+    for key in ("error", "notes"):
+        if summary[key]:
+            print(f"{key:12} {summary[key]}")
     print("\n# config.toml")
     print((exp.path / "config.toml").read_text(encoding="utf-8").rstrip())
     return 0

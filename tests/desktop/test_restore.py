@@ -231,3 +231,15 @@ def test_the_workspace_is_saved_soon_after_it_changes(window, tiny_png, qtbot):
 
     window.restore_page.add_paths([tiny_png])
     qtbot.waitUntil(lambda: Settings().get("workspace") == [str(tiny_png)], timeout=5000)
+
+
+def test_output_scale_resamples_a_model_without_its_own(window, tiny_png, images, qtbot):
+    page = window.restore_page
+    item = page.add_paths([tiny_png])[0]
+    page.picker.select("unsharp")
+    page.options.scale.setCurrentIndex(page.options.scale.findData(2))
+    page.options.strength.setValue(50)
+    page.run_items([item])
+    assert images.wait_status(qtbot, item) == "done", item.error
+    assert item.result.pixels.shape == (32, 48, 3)
+    assert page.viewer.size_label.text() == "24×16 → 48×32"

@@ -171,8 +171,8 @@ def test_single_key_shortcuts_do_not_steal_typing(window, qtbot):
     page = window.restore_page
     page.picker.select("nlmeans")
     box = page.options.method_rows["template"]
+    window.activateWindow()
     box.setFocus()
-    qtbot.waitUntil(box.hasFocus)
     box.selectAll()
     QTest.keyClicks(box, "3")
     QTest.keyClick(box, Qt.Key.Key_B)

@@ -72,3 +72,19 @@ def test_missing_preset_lists_known_ones():
     with pytest.raises(ConfigError, match="smoke"):
         load_run(preset="nope")
     assert (PRESETS_DIR / "smoke.toml").exists()
+
+
+def test_the_documented_example_is_a_valid_complete_config():
+    import re
+    import tomllib
+    from dataclasses import fields
+
+    text = (PRESETS_DIR.parents[1] / "docs" / "training.md").read_text(encoding="utf-8")
+    raw = tomllib.loads(re.search(r"```toml\n(.*?)```", text, re.S).group(1))
+    cfg = RunConfig.from_dict(raw)
+    assert cfg.name == "denoise-small"
+    for f in fields(RunConfig):   # every key is documented
+        assert f.name in raw
+        value = getattr(cfg, f.name)
+        if hasattr(value, "__dataclass_fields__"):
+            assert set(raw[f.name]) == {g.name for g in fields(value)}, f.name

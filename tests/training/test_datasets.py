@@ -119,3 +119,18 @@ def test_prepare_noise_job(tmp_path):
     assert main(["datasets", "prepare-noise", str(folder), "-o", str(tmp_path / "noise"),
                  "--patch", "16", "--per-image", "2"]) == 0
     assert len(list((tmp_path / "noise").glob("*.npy"))) == 2
+
+
+def test_loader_workers_give_the_same_batches(tmp_path):
+    import torch
+
+    folder = _write(tmp_path / "clean", [f"{i}.png" for i in range(3)], (20, 20, 3))
+    batches = {}
+    for workers in (0, 1):
+        cfg = DataConfig(train=str(folder), crop=8, batch=2, workers=workers, val_split=0,
+                         recipe=[{"type": "gaussian_noise", "sigma": 10}])
+        loader = iter(build_data(cfg, seed=0, val_crop=8).loader(start=2))
+        batches[workers] = [next(loader) for _ in range(2)]
+        del loader
+    for a, b in zip(batches[0], batches[1]):
+        assert all(torch.equal(x, y) for x, y in zip(a, b))

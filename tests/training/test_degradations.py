@@ -329,3 +329,16 @@ def test_patches_and_kernel_pool_round_trip(tmp_path):
     assert len(pool) == 2 and all(k.sum() == pytest.approx(1.0) for k in pool)
     with pytest.raises(ValueError):
         realsr.load_patches(tmp_path / "nothing")
+
+
+def test_optional_steps_apply_with_their_probability():
+    import numpy as np
+
+    from training.degradations import Recipe
+
+    recipe = Recipe.from_list([{"type": "gaussian_noise", "sigma": 25, "p": 0.3}])
+    assert recipe.to_list()[0]["p"] == 0.3
+    clean = np.full((8, 8, 3), 0.5, np.float32)
+    rng = np.random.default_rng(0)
+    applied = sum(not np.array_equal(recipe.make_pair(clean, rng)[0], clean) for _ in range(400))
+    assert 90 < applied < 150

@@ -160,15 +160,31 @@ class Recipe:
     """An ordered list of degradations that turns a clean image into a training pair."""
 
     steps: tuple[Degradation, ...] = ()
+    probs: tuple[float, ...] = ()  # per step: applied with this probability (default 1)
 
     @classmethod
     def from_list(cls, items: list[dict[str, Any]]) -> "Recipe":
+        """Each item is a degradation table; an optional ``p`` (0..1) applies it only sometimes."""
         if not isinstance(items, (list, tuple)):
             raise ConfigError(f"a degradation recipe must be a list of tables, got {items!r}")
-        return cls(tuple(build(item) for item in items))
+        steps, probs = [], []
+        for item in items:
+            item = dict(item) if isinstance(item, dict) else item
+            p = item.pop("p", 1.0) if isinstance(item, dict) else 1.0
+            if not _is_number(p) or not 0.0 <= float(p) <= 1.0:
+                raise ConfigError(f"degradation '{item.get('type')}': 'p' must be in [0, 1], got {p!r}")
+            steps.append(build(item))
+            probs.append(float(p))
+        return cls(tuple(steps), tuple(probs))
 
     def to_list(self) -> list[dict[str, Any]]:
-        return [step.to_dict() for step in self.steps]
+        out = []
+        for i, step in enumerate(self.steps):
+            d = step.to_dict()
+            if i < len(self.probs) and self.probs[i] < 1.0:
+                d["p"] = self.probs[i]
+            out.append(d)
+        return out
 
     def make_pair(self, clean: np.ndarray,
                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +194,10 @@ class Recipe:
             raise TypeError("make_pair needs a numpy.random.Generator (np.random.default_rng(seed))")
         target = as_hwc(clean).copy()
         inp = target.copy()
-        for step in self.steps:
+        for i, step in enumerate(self.steps):
+            p = self.probs[i] if i < len(self.probs) else 1.0
+            if p < 1.0 and rng.random() >= p:  # only drawn for optional steps: seeds stay stable
+                continue
             inp, target = step.apply_pair(inp, target, rng)
         return as_hwc(inp), as_hwc(target)
 

@@ -139,7 +139,11 @@ class Loop:
         self.lr = self.optimizers["g"][0].param_groups[0]["lr"]
 
     def backward_step(self, loss: torch.Tensor, name: str, params) -> float:
-        """Backward, unscale, clip, step one optimizer; returns the gradient norm."""
+        """Backward, unscale, clip, step one optimizer; returns the gradient norm.
+
+        A non-finite gradient is not stepped on (fp16's GradScaler does the same itself);
+        the caller reports it to the watchdog.
+        """
         from ..optim import grad_norm
 
         opt = self.optimizers[name][0]
@@ -149,13 +153,17 @@ class Loop:
             self.scaler.unscale_(opt)
         else:
             loss.backward()
-        norm = grad_norm(params, self.cfg.optim.grad_clip)
+        norm = float(grad_norm(params, self.cfg.optim.grad_clip))
         if self.scaler is not None:
             self.scaler.step(opt)
             self.scaler.update()
-        else:
+        elif math.isfinite(norm):
             opt.step()
         return norm
+
+    def bad_grad(self, norm: float) -> str:
+        """Why a gradient norm is unusable ('' when fine; fp16 overflow is the scaler's job)."""
+        return "" if self.scaler is not None or math.isfinite(norm) else f"gradient norm is {norm}"
 
     # -- checkpoint state (tensors and plain containers only) ----------------------
     def state_dict(self) -> dict:

@@ -62,6 +62,8 @@ class AdversarialLoop(SupervisedLoop):
         if reason:
             return StepResult(metrics, ok=False, reason=reason)
         norm = self.backward_step(total, "g", self.net.parameters())
+        if self.bad_grad(norm):
+            return StepResult(metrics, ok=False, reason=self.bad_grad(norm))
         if self.ema is not None:
             self.ema.update(self.net)
 
@@ -78,7 +80,7 @@ class AdversarialLoop(SupervisedLoop):
             self.backward_step(d_loss, "d", self.dnet.parameters())
         self.last_d = float(all_mean(d_loss.detach(), self.world))
         metrics["loss/d"] = self.last_d
-        return StepResult(metrics, extra={"grad_norm": float(norm), "d_stepped": float(stepped)})
+        return StepResult(metrics, extra={"grad_norm": norm, "d_stepped": float(stepped)})
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "disc": self.dnet.state_dict(), "last_d": self.last_d}

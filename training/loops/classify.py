@@ -92,9 +92,11 @@ class ClassifyLoop(Loop):
         if reason:
             return StepResult(metrics, ok=False, reason=reason)
         norm = self.backward_step(loss, "g", self.net.parameters())
+        if self.bad_grad(norm):
+            return StepResult(metrics, ok=False, reason=self.bad_grad(norm))
         if self.ema is not None:
             self.ema.update(self.net)
-        return StepResult(metrics, extra={"grad_norm": float(norm)})
+        return StepResult(metrics, extra={"grad_norm": norm})
 
     @torch.no_grad()
     def validate(self, pairs: list) -> tuple[dict[str, float], dict[str, np.ndarray]]:

@@ -62,6 +62,8 @@ class SupervisedLoop(Loop):
         if reason:
             return StepResult(metrics, ok=False, reason=reason)
         norm = self.backward_step(total, "g", self.net.parameters())
+        if self.bad_grad(norm):
+            return StepResult(metrics, ok=False, reason=self.bad_grad(norm))
         if self.ema is not None:
             self.ema.update(self.net)
-        return StepResult(metrics, extra={"grad_norm": float(norm)})
+        return StepResult(metrics, extra={"grad_norm": norm})
