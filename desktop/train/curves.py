@@ -1,0 +1,209 @@
+"""Training curves: pyqtgraph plots fed from growing numpy buffers, redrawn at most ~10 times/s.
+
+Metrics arrive in batches from the bridge and are appended to :class:`Series`
+buffers (amortised O(1), no Python lists); a timer pushes only the changed
+series to their curves with ``setData``. Plots clip to the view and
+downsample (peak mode), so tens of thousands of points stay smooth.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+
+from .. import theme
+
+REDRAW_MS = 100
+# key, title, follows the log toggle, (row, col, rowspan, colspan)
+PANELS = (
+    ("loss", "Loss", True, (0, 0, 2, 1)),
+    ("psnr", "Validation PSNR (dB)", False, (0, 1, 1, 1)),
+    ("ssim", "Validation SSIM", False, (1, 1, 1, 1)),
+    ("lr", "Learning rate", True, (0, 2, 1, 1)),
+    ("grad", "Gradient norm", True, (1, 2, 1, 1)),
+)
+COLORS = ("#4f8cff", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7")
+NOT_PLOTTED = ("throughput",)
+
+
+def panel_of(name: str) -> str | None:
+    if name in NOT_PLOTTED:
+        return None
+    if name == "val/psnr":
+        return "psnr"
+    if name.startswith("val/"):
+        return "ssim"
+    return {"lr": "lr", "grad_norm": "grad"}.get(name, "loss")
+
+
+def style_plot(plot: pg.PlotItem, title: str) -> None:
+    """Theme colours for a plot's title, axes and legend."""
+    c = theme.colors()
+    plot.setTitle(title, color=c["muted"], size="9pt")
+    for side in ("left", "bottom"):
+        axis = plot.getAxis(side)
+        axis.setPen(c["border_strong"])
+        axis.setTextPen(c["muted"])
+    if plot.legend is not None:
+        plot.legend.setLabelTextColor(c["text"])
+        plot.legend.setBrush(pg.mkBrush(c["base"] + "c0"))
+
+
+class Series:
+    """A growing (x, y) buffer of float64; ``x``/``y`` are views of the filled part."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._x = np.empty(capacity)
+        self._y = np.empty(capacity)
+        self.n = 0
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[:self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[:self.n]
+
+    def extend(self, xs, ys) -> None:
+        xs, ys = np.asarray(xs, np.float64), np.asarray(ys, np.float64)
+        need = self.n + len(xs)
+        if need > len(self._x):
+            cap = max(need, 2 * len(self._x))
+            self._x = np.resize(self._x, cap)   # new arrays: curves keep their old views
+            self._y = np.resize(self._y, cap)
+        self._x[self.n:need] = xs
+        self._y[self.n:need] = ys
+        self.n = need
+
+    def cut_after(self, step: float) -> None:
+        """Drop points past ``step`` (a rollback went back there)."""
+        keep = self.x <= step
+        if not keep.all():
+            x, y = self.x[keep].copy(), self.y[keep].copy()
+            self._x, self._y, self.n = np.empty(len(self._x)), np.empty(len(self._y)), 0
+            self.extend(x, y)
+
+
+class CurveBoard(pg.GraphicsLayoutWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.series: dict[str, Series] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.markers: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
+        self.rollbacks: list[float] = []
+        self.log_y = False
+        self._dirty: set[str] = set()
+        for key, title, _log, (r, c, rs, cs) in PANELS:
+            plot = self.addPlot(row=r, col=c, rowspan=rs, colspan=cs)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.getViewBox().setDefaultPadding(0.04)
+            plot.title_text = title
+            if key == "loss":
+                plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
+            self.plots[key] = plot
+        self.ci.layout.setColumnStretchFactor(0, 5)
+        self.ci.layout.setColumnStretchFactor(1, 4)
+        self.ci.layout.setColumnStretchFactor(2, 4)
+        self.timer = QTimer(self, interval=REDRAW_MS)
+        self.timer.timeout.connect(self.redraw)
+        self.restyle()
+
+    # ---------------------------------------------------------------- style
+    def restyle(self) -> None:
+        self.setBackground(theme.colors()["base"])
+        for plot in self.plots.values():
+            style_plot(plot, plot.title_text)
+        for _plot, line in self.markers:
+            line.setPen(self._marker_pen())
+
+    def _marker_pen(self):
+        return pg.mkPen(theme.colors()["warning"], width=1.2, style=Qt.PenStyle.DashLine)
+
+    # ----------------------------------------------------------------- data
+    def add(self, metrics) -> None:
+        """Append a batch of Metric events."""
+        grouped: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+        for m in metrics:
+            xs, ys = grouped[m.name]
+            xs.append(m.step)
+            ys.append(m.value)
+        for name, (xs, ys) in grouped.items():
+            self.add_arrays(name, xs, ys)
+
+    def add_arrays(self, name: str, xs, ys) -> None:
+        if panel_of(name) is None:
+            return
+        self.series.setdefault(name, Series()).extend(xs, ys)
+        self._dirty.add(name)
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def rollback(self, step: float) -> None:
+        """Cut every series back to ``step`` and mark it on each plot."""
+        for name, s in self.series.items():
+            s.cut_after(step)
+            self._dirty.add(name)
+        self.add_marker(step)
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def add_marker(self, step: float) -> None:
+        self.rollbacks.append(step)
+        for key, plot in self.plots.items():
+            line = pg.InfiniteLine(pos=step, angle=90, movable=False, pen=self._marker_pen())
+            if key == "loss":
+                pg.InfLineLabel(line, text="rollback", position=0.92, color=theme.colors()["warning"])
+            plot.addItem(line, ignoreBounds=True)
+            self.markers.append((plot, line))
+
+    def redraw(self) -> None:
+        for name in self._dirty:
+            s = self.series[name]
+            self.curve(name).setData(s.x, s.y)
+        self._dirty.clear()
+        self.timer.stop()
+
+    def curve(self, name: str) -> pg.PlotDataItem:
+        item = self.curves.get(name)
+        if item is None:
+            plot = self.plots[panel_of(name) or "loss"]
+            color = COLORS[len(plot.listDataItems()) % len(COLORS)]
+            width = 2.0 if name == "loss/total" else 1.3
+            label = name.removeprefix("loss/").removeprefix("val/")
+            item = plot.plot(pen=pg.mkPen(color, width=width), name=label)
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+            self.curves[name] = item
+        return item
+
+    def points(self, name: str) -> int:
+        item = self.curves.get(name)
+        return 0 if item is None or item.xData is None else len(item.xData)
+
+    def set_log(self, on: bool) -> None:
+        self.log_y = on
+        for key, _title, loggable, _pos in PANELS:
+            if loggable:
+                self.plots[key].setLogMode(False, on)
+
+    def clear_all(self) -> None:
+        for plot in self.plots.values():
+            for item in plot.listDataItems():
+                plot.removeItem(item)
+            if plot.legend is not None:
+                plot.legend.clear()
+        for plot, line in self.markers:
+            plot.removeItem(line)
+        self.series.clear()
+        self.curves.clear()
+        self.markers.clear()
+        self.rollbacks.clear()
+        self._dirty.clear()
