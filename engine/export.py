@@ -30,7 +30,7 @@ def _export_onnx(entry: checkpoints.ModelEntry, output: Path) -> Path:
     import torch
 
     module, spec, kwargs = checkpoints.build_model(entry.path)
-    if "fp32" in spec.precisions and spec.precisions == ("fp32",) and spec.family == "deconv":
+    if spec.family == "deconv" or kwargs.get("first_layer") == "deconv":
         raise ModelError(f"{entry.id} ({spec.id}) divides complex FFT spectra, which ONNX "
                          "cannot express; export it as safetensors instead")
     if getattr(module, "fixed_size", None):

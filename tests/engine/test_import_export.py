@@ -107,3 +107,15 @@ def test_cli_import_reports_the_model(tmp_path, capsys):
     assert main(["models", "import", str(tmp_path / "x2.pth"), "--name", "my-esrgan"]) == 0
     assert "my-esrgan" in capsys.readouterr().out
     assert checkpoints.find_model("my-esrgan").card["scale"] == 2
+
+
+def test_fft_models_say_plainly_why_onnx_cannot_take_them(tmp_path):
+    spec = registry.get("deconv2d")
+    kwargs = spec.kwargs()
+    net = spec.build(**kwargs)
+    checkpoints.save_model("deconv", net.state_dict(), "deconv2d", kwargs, {"task": "deblur"})
+    with pytest.raises(ModelError, match="FFT"):
+        from engine.export import export_model
+
+        export_model("deconv", "onnx", tmp_path / "d.onnx")
+    assert not (tmp_path / "d.onnx").exists()
