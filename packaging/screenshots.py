@@ -69,6 +69,79 @@ def corrupt_file(folder: Path) -> Path:
     return path
 
 
+TRAIN_IMAGES = ROOT.parent / "shared" / "data" / "train" / "BSDS500_train200"
+
+
+def train_run(app, page, steps: int, lr: float, every: int, nan_at: int = 0):
+    """Start a small real run from the Train page (the smoke preset on BSDS crops)."""
+    from desktop.train.form import write
+
+    if not wait(app, lambda: page.form.ready, 120):
+        raise SystemExit("the Train page did not load its presets")
+    page.use_preset("smoke")
+    f = page.form
+    f.folder.setText(str(TRAIN_IMAGES))
+    f.name.setText(f"smoke-lr{lr:g}")
+    f.max_images.setValue(48)
+    f.crop.setValue(48)
+    f.val_crop.setValue(64)
+    f.steps.setValue(steps)
+    f.val_every.setValue(every)
+    f.lr.setValue(lr)
+    write(f.device, "cpu")
+    f.raw["watchdog"] = {"inject_nan": [nan_at] if nan_at else [], "snapshot_every": 20}
+    if not page.start():
+        raise SystemExit(f"the run did not start: {f.error.text()}")
+
+
+def shoot_training(app, window, grab) -> None:
+    """Datasets with a preview, a running dashboard (real curves, previews, a rollback),
+    and the journal comparing two runs."""
+    datasets = window.pages["Datasets"]
+    window.show_page("Datasets")
+    wait(app, lambda: datasets.recipes, 60)
+    if "bsds-train" not in datasets.names():
+        datasets.name.setText("bsds-train")
+        datasets.folder.setText(str(TRAIN_IMAGES))
+        datasets.description.setText("BSDS500 train split, 200 clean photos")
+        datasets.create()
+        wait(app, lambda: "bsds-train" in datasets.names(), 60)
+    datasets.select("bsds-train")
+    datasets.recipe_pick.setCurrentIndex(datasets.recipe_pick.findData("deblur-nafnet"))
+    datasets._recipe_picked(0)
+    datasets.preview()
+    wait(app, lambda: datasets.grid.image is not None, 60)
+    grab("10-datasets")
+
+    train = window.pages["Train"]
+    window.show_page("Train")
+    board = train.dashboard
+    train_run(app, train, steps=2000, lr=1e-3, every=20, nan_at=70)
+    if not wait(app, lambda: len(board.previews.frames) >= 6 or board.state == "failed", 300):
+        raise SystemExit("the training run made no previews")
+    if board.state == "failed":
+        raise SystemExit(f"the training run failed: {board.error_label.text()}")
+    grab("09-train-running")
+    train.stop()
+    wait(app, lambda: board.state in ("stopped", "failed"), 120)
+
+    from training.experiments import list_experiments
+
+    if len(list_experiments()) < 2:
+        train_run(app, train, steps=120, lr=3e-3, every=20)
+        wait(app, lambda: board.state in ("done", "failed"), 300)
+    journal = window.pages["Experiments"]
+    window.show_page("Experiments")
+    journal.select_numbers({s["number"] for s in journal.runs[:2]})
+    wait(app, lambda: len(journal.cache) >= 2, 60)
+    journal.draw()
+    grab("11-experiments")
+    journal.select_numbers({journal.runs[-1]["number"]})
+    journal.notes.setPlainText("Rollback at step 70 (injected NaN): the watchdog went back to "
+                               "step 60 with half the learning rate.")
+    journal.save_notes()
+
+
 def shoot(out: Path, theme_name: str) -> list[Path]:
     from desktop.app import create_app
 
@@ -129,9 +202,7 @@ def shoot(out: Path, theme_name: str) -> list[Path]:
 
     window.show_page("Models")
     grab("08-models")
-    for i, name in enumerate(("Train", "Datasets", "Experiments")):
-        window.show_page(name)
-        grab(f"{9 + i:02d}-{name.lower()}")
+    shoot_training(app, window, grab)
     window.show_page("Restore")
 
     from desktop.settings import SettingsDialog

@@ -27,6 +27,7 @@ DATA_KINDS = ("degrade", "paired", "labelled")
 DECAYS = ("none", "cosine", "step", "exponential")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 PATH_KEYS = ("train", "target", "val", "val_target")
+RESEARCH_PATH_KEYS = ("source", "anomaly")
 
 
 @dataclass
@@ -114,6 +115,18 @@ class CheckpointConfig:
 
 
 @dataclass
+class ResearchConfig:
+    """Reproductions of the seed notes (training.research, docs/experiments.md)."""
+    generate: str = ""             # "" | labelled | composites | realsr: data made once into the cache
+    source: str = ""               # images the generator draws from (backgrounds, noise patches)
+    count: int = 0                 # generated images, 0 = the generator's default
+    size: int = 0                  # generated image side, 0 = the generator's default
+    report: list = field(default_factory=list)    # measures after the run (training.research.report)
+    reported: dict = field(default_factory=dict)  # the original's figures, kept beside ours
+    anomaly: str = "defects"       # anomaly measure: "defects" (val images + pasted defects) or a folder
+
+
+@dataclass
 class RunConfig:
     name: str = "run"
     description: str = ""
@@ -133,6 +146,7 @@ class RunConfig:
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    research: ResearchConfig = field(default_factory=ResearchConfig)
 
     @classmethod
     def from_dict(cls, raw: dict) -> "RunConfig":
@@ -233,9 +247,23 @@ def _check(cfg: RunConfig) -> None:
         raise ConfigError("[loss] needs at least one term, e.g. l1 = 1.0")
     if not isinstance(cfg.data.recipe, list) or not all(isinstance(r, dict) for r in cfg.data.recipe):
         raise ConfigError("data.recipe must be a list of tables, e.g. [{type = 'gaussian_noise', sigma = 25}]")
+    _check_research(cfg.research)
     if cfg.data.kind == "degrade" and cfg.data.scale > 1 and not any(
             r.get("type") == "downscale" for r in cfg.data.recipe):
         raise ConfigError("data.scale > 1 needs a 'downscale' step in data.recipe")
+
+
+def _check_research(res: ResearchConfig) -> None:
+    from .research import GENERATORS, MEASURES   # torch-free
+
+    if res.generate and res.generate not in GENERATORS:
+        raise ConfigError(f"'research.generate' must be one of {', '.join(GENERATORS)}, got '{res.generate}'")
+    unknown = [m for m in res.report if m not in MEASURES]
+    if unknown:
+        raise ConfigError(f"research.report: unknown measure(s) {', '.join(map(str, unknown))} "
+                          f"(known: {', '.join(MEASURES)})")
+    if res.count < 0 or res.size < 0:
+        raise ConfigError("research.count and research.size must be >= 0")
 
 
 # -- loading, overrides, presets -------------------------------------------------
@@ -266,11 +294,8 @@ def apply_overrides(raw: dict, overrides: list[str] | None) -> dict:
 
 
 def resolve_paths(raw: dict, base: Path) -> dict:
-    """Make data folders (and recipe folder/path/paths entries) absolute against ``base``."""
+    """Make data folders (recipe folder/path/paths entries, research folders) absolute against ``base``."""
     out = copy.deepcopy(raw)
-    data = out.get("data")
-    if not isinstance(data, dict):
-        return out
 
     def fix(value):
         if isinstance(value, str) and value:
@@ -278,6 +303,15 @@ def resolve_paths(raw: dict, base: Path) -> dict:
         if isinstance(value, list):
             return [fix(v) for v in value]
         return value
+
+    research = out.get("research")
+    if isinstance(research, dict):   # "defects" is a built-in anomaly source, not a folder
+        for key in RESEARCH_PATH_KEYS:
+            if key in research and research[key] != "defects":
+                research[key] = fix(research[key])
+    data = out.get("data")
+    if not isinstance(data, dict):
+        return out
 
     for key in PATH_KEYS:
         if key in data:

@@ -39,8 +39,10 @@ VAL_KEY = 1 << 40   # sample ids of validation pairs, far from the training stre
 
 
 def image_files(folder: str | Path, max_images: int = 0) -> list[Path]:
-    """Image files under ``folder`` (recursive, sorted), at most ``max_images`` (0 = all)."""
+    """Image files under ``folder`` (recursive, sorted; or the file itself), at most ``max_images``."""
     folder = Path(folder).expanduser()
+    if folder.is_file() and is_image_path(folder):   # one image (note 000 trains on one)
+        return [folder]
     if not folder.is_dir():
         raise ConfigError(f"image folder not found: {folder}")
     files = sorted(p for p in folder.rglob("*") if p.is_file() and is_image_path(p)
@@ -287,7 +289,8 @@ def build_data(cfg: DataConfig, seed: int, val_crop: int) -> Data:
                                        modes, cache=False), seed, val_labels or None)
     val = [val_set.make(i, VAL_KEY + i, train=False, crop=val_crop) for i in range(len(val_set))]
     summary = {"kind": cfg.kind, "train": cfg.train, "images": len(train), "val_images": len(val),
-               "dataset": cfg.dataset or Path(cfg.train).name, "classes": classes}
+               "dataset": cfg.dataset or Path(cfg.train).name, "classes": classes,
+               "val_files": [str(item[0]) for item in val_set.store.items]}
     return Data(train, val, classes, summary)
 
 

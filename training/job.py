@@ -25,7 +25,7 @@ from engine.errors import ConfigError
 from engine.events import Event, Log, Metric, Preview, Progress, Rollback, Saved
 from engine.jobs import Control
 
-from . import experiments
+from . import experiments, research
 from .config import RunConfig
 from .datasets import build_data, steps_per_epoch
 from .loops import Loop, build_loop
@@ -96,6 +96,7 @@ class _Run:
         self.watchdog = Watchdog(cfg.watchdog, self.disk_snapshot)
         self.last_val: dict[str, float] = {}
         self.last_loss = math.nan
+        self.extra: dict[str, float] = {}   # research measures of the finished model
         self.rng: dict | None = None   # RNG state of a resumed checkpoint
 
     def train_state(self) -> dict:
@@ -138,7 +139,7 @@ class _Run:
         out = {k.removeprefix("val/"): round(v, 4) for k, v in self.last_val.items()}
         if math.isfinite(self.last_loss):
             out["loss"] = round(self.last_loss, 6)
-        return out
+        return {**out, **self.extra}
 
     def validate(self, pairs) -> Iterator[Event]:
         metrics, previews = self.loop.validate(pairs)
@@ -163,7 +164,8 @@ def train_job(spec: TrainSpec, control: Control) -> Iterator[Event]:
         yield Log("info", f"training '{cfg.name}' on {devices.describe(device)}")
         yield Progress(0, 1, "reading images")
         val_crop = cfg.val.crop or 2 * cfg.data.crop
-        data = build_data(cfg.data, cfg.seed, val_crop)
+        data_cfg = yield from research.prepare(cfg)   # generated data fills empty folders
+        data = build_data(data_cfg, cfg.seed, val_crop)
         first = data.val[0]
         channels = (first[0].shape[2], first[1].shape[2] if cfg.loop != "classify" else 0)
         loop = build_loop(cfg, device, channels, world, classes=len(data.classes))
@@ -279,11 +281,15 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
         return {**result, "status": status}
     # a stopped run still becomes a model (its weights so far); it can also be resumed
     yield from run.validate(data.val)
-    metrics = {k.removeprefix("val/"): v for k, v in run.last_val.items()}
+    details = {}
+    if cfg.research.report or cfg.research.reported:
+        yield Progress(0, 1, "research report")
+        run.extra, details = research.report(cfg, run.loop, data, exp)
+    metrics = {**{k.removeprefix("val/"): v for k, v in run.last_val.items()}, **run.extra}
     card = {"task": cfg.task, "scale": cfg.data.scale, "training": cfg.to_dict(),
             "dataset": data.summary["dataset"], "metrics": metrics, "experiment": exp.number,
             "parent": cfg.model.init or None, "steps": run.step, "description": cfg.description,
-            "status": status}
+            "status": status, **({"research": details} if details else {})}
     name = f"{spec.experiment_name or cfg.name}-{exp.number:04d}"
     if cfg.loop == "classify":   # comparison nets stay in the experiment folder
         entry = save_model("final", run.loop.final_weights(), cfg.model.arch, run.loop.kwargs, card,

@@ -17,6 +17,17 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SOURCE_TITLES = {"classical": "Built-in", "shipped": "Shipped", "trained": "Trained",
                  "imported": "Imported"}
 MODEL_FILTER = "Model weights (*.pth *.pt *.ckpt *.safetensors *.bin);;All files (*)"
+EXPORT_FILTER = "SafeTensors weights (*.safetensors);;ONNX model (*.onnx)"
+
+
+def export_job(spec: tuple[str, str, str], control):
+    """Export (model id, format, output path) with engine.export; the result is the path."""
+    from engine.events import Progress
+    from engine.export import export_model
+
+    model_id, fmt, output = spec
+    yield Progress(0, 1, f"exporting {model_id} as {fmt}")
+    return str(export_model(model_id, fmt, output))
 
 
 def importer_available() -> bool:
@@ -64,6 +75,11 @@ class ModelsPage(QWidget):
         texts.addWidget(title)
         texts.addWidget(subtitle)
         head.addLayout(texts, 1)
+        self.notice = QLabel("", objectName="hint")
+        self.notice.setWordWrap(True)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.hide()
+        texts.addWidget(self.notice)
         for b in (self.import_button, self.export_button, self.refresh_button):
             head.addWidget(b, 0, Qt.AlignmentFlag.AlignBottom)
 
@@ -133,7 +149,8 @@ class ModelsPage(QWidget):
         layout.addLayout(head)
         layout.addWidget(split, 1)
         self._set_import_state()
-        self.ctx.bridge.finished.connect(self._import_ended)
+        self.ctx.bridge.finished.connect(self._job_ended)
+        self.ctx.bridge.failed.connect(self._job_ended)
         self.refresh()
 
     # ------------------------------------------------------------------- list
@@ -264,10 +281,9 @@ class ModelsPage(QWidget):
         self.ctx.models_changed.emit()
         return True
 
-    # ------------------------------------------------- import / export (HOOK)
-    # HOOK for the model importer: a colleague's ``engine.importer`` wires these up.
-    # Expected there: ``import_job(path, control)`` and ``export_job((model_id, path), control)``,
-    # engine jobs run on the Runner like every other long piece of work.
+    # ------------------------------------------------------- import / export
+    # Both run on the Runner: engine.importer.import_job, and export_job below around
+    # engine.export.export_model. Their errors show in the notice line and the status bar.
     def _set_import_state(self) -> None:
         ok = importer_available()
         self.import_button.setEnabled(ok)
@@ -275,7 +291,16 @@ class ModelsPage(QWidget):
                             "which this build does not include yet."
         self.import_button.setToolTip(tip or "Import .pth / .safetensors weights (or drop them "
                                              "on the window)")
-        self.export_button.setToolTip(tip or "Export the selected model")
+        self.export_button.setToolTip(tip or "Export the selected model as safetensors or ONNX")
+
+    def notify(self, text: str, error: bool = False) -> None:
+        self.notice.setObjectName("error" if error else "hint")
+        self.notice.style().unpolish(self.notice)   # the stylesheet colours by object name
+        self.notice.style().polish(self.notice)
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+        if text:
+            self.ctx.status(text)
 
     def import_models(self, paths: list[str] | None = None) -> bool:
         if not importer_available():
@@ -285,39 +310,44 @@ class ModelsPage(QWidget):
         if paths is None:
             paths, _ = QFileDialog.getOpenFileNames(self, "Import models", str(Path.home()),
                                                     MODEL_FILTER)
-        from engine import importer
+        from engine.importer import import_job
 
-        job = getattr(importer, "import_job", None)
-        if job is None:
-            self.ctx.status("engine.importer has no import_job yet.")
-            return False
         for p in paths:
-            self.ctx.submit(job, p, ("import", p), title=f"Importing {Path(p).name}")
+            self.ctx.submit(import_job, {"path": str(p)}, ("import", str(p)),
+                            title=f"Importing {Path(p).name}")
+        if paths:
+            self.notify(f"Importing {', '.join(Path(p).name for p in paths)}…")
         return bool(paths)
 
-    def export_model(self, path: str | None = None) -> bool:
+    def export_model(self, path: str | None = None, fmt: str | None = None) -> bool:
         c = self.current()
         if not importer_available() or c is None or c.kind == "classical":
             return False
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export model",
-                                                  str(Path.home() / f"{c.id}.safetensors"),
-                                                  MODEL_FILTER)
+            path, chosen = QFileDialog.getSaveFileName(
+                self, "Export model", str(Path.home() / f"{c.id}.safetensors"), EXPORT_FILTER)
             if not path:
                 return False
-        from engine import importer
-
-        job = getattr(importer, "export_job", None)
-        if job is None:
-            self.ctx.status("engine.importer has no export_job yet.")
-            return False
-        self.ctx.submit(job, (c.id, path), ("export", c.id), title=f"Exporting {c.title}")
+            fmt = fmt or ("onnx" if "onnx" in chosen.lower() else None)
+        fmt = fmt or ("onnx" if Path(path).suffix.lower() == ".onnx" else "safetensors")
+        self.ctx.submit(export_job, (c.id, fmt, str(path)), ("export", c.id),
+                        title=f"Exporting {c.title}")
+        self.notify(f"Exporting {c.title} as {fmt}…")
         return True
 
-    def _import_ended(self, key, _event) -> None:
-        if isinstance(key, tuple) and key and key[0] == "import":
-            self.refresh()
+    def _job_ended(self, key, event) -> None:
+        if not (isinstance(key, tuple) and key and key[0] in ("import", "export")):
+            return
+        name = Path(str(key[1])).name
+        if type(event).__name__ == "Failed":
+            what = "import" if key[0] == "import" else "export"
+            self.notify(f"Could not {what} {name}: {event.message}", error=True)
+        elif key[0] == "import" and event.status == "done":
+            self.refresh(select=str(event.result))
             self.ctx.models_changed.emit()
+            self.notify(f"Imported {name} as '{event.result}'.")
+        elif key[0] == "export" and event.status == "done":
+            self.notify(f"Exported {name} to {event.result}.")
 
     def drop_paths(self, paths: list[str]) -> bool:
         return self.import_models(paths)

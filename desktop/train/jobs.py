@@ -40,7 +40,7 @@ def catalog_job(_spec) -> dict:
 
     from engine import registry
     from engine.errors import ConfigError
-    from training.config import DECAYS, list_presets, load_raw
+    from training.config import DECAYS, RunConfig, list_presets, load_raw
     from training.degradations import REGISTRY
 
     presets = {}
@@ -61,7 +61,7 @@ def catalog_job(_spec) -> dict:
         degradations[name] = {"options": options, "applies_to": cls.applies_to,
                               "doc": (cls.__doc__ or "").strip().splitlines()[0:1]}
     return {"presets": presets, "archs": archs, "degradations": degradations,
-            "decays": list(DECAYS), "losses": list(LOSS_TERMS)}
+            "decays": list(DECAYS), "losses": list(LOSS_TERMS), "defaults": RunConfig().to_dict()}
 
 
 # -- recipe previews ------------------------------------------------------------------
@@ -73,6 +73,7 @@ class PairsSpec:
     crop: int = 64
     seed: int = 0
     grey: bool = False
+    columns: int = 1
 
 
 _crops_lock = threading.Lock()
@@ -111,7 +112,26 @@ def pairs_job(spec: PairsSpec, control):
         raise ConfigError("choose a folder of clean images (or a named dataset) to preview pairs")
     yield Progress(0, 1, "reading images")
     crops = _clean_crops(spec)
-    return preview_grid(recipe, crops, spec.n, np.random.default_rng(spec.seed + 1))
+    grid = preview_grid(recipe, crops, spec.n, np.random.default_rng(spec.seed + 1))
+    return in_columns(grid, spec.n, spec.columns)
+
+
+def in_columns(grid: np.ndarray, n: int, columns: int, gap: int = 4) -> np.ndarray:
+    """preview_grid's n rows (``gap`` px apart) laid out side by side in ``columns`` bands."""
+    columns = max(1, min(columns, n))
+    if columns == 1:
+        return grid
+    h = (grid.shape[0] + gap) // n
+    rows = [grid[i * h:i * h + h - gap] for i in range(n)]
+    rows += [np.zeros_like(rows[0])] * (-n % columns)
+    per = len(rows) // columns
+    bands = [np.concatenate([np.pad(r, ((0, gap), (0, 0), (0, 0))) for r in rows[c * per:(c + 1) * per]])[:-gap]
+             for c in range(columns)]
+    spacer = np.zeros((bands[0].shape[0], 3 * gap, 3), np.uint8)
+    out = [bands[0]]
+    for band in bands[1:]:
+        out += [spacer, band]
+    return np.concatenate(out, axis=1)
 
 
 @as_job

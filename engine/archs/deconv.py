@@ -149,14 +149,18 @@ class DeconvNet(nn.Module):
     "channelwise" (one kernel per channel) or "full" (the multi-channel layer,
     with bias). "shared" and "channelwise" need in_channels == out_channels and
     start as the identity.
+    ``layer="conv"`` swaps the inverse filter for a plain zero-padded ``kernel_size``
+    convolution (with bias), the baseline note 000 compares it with.
     """
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, kernel_size=(4, 4),
                  mode: str = "shared", four_factor: bool = True, pad_factor: int = 2,
-                 learn_scale: bool = False, eps: float = 1e-8) -> None:
+                 learn_scale: bool = False, eps: float = 1e-8, layer: str = "deconv") -> None:
         super().__init__()
         if mode not in ("shared", "channelwise", "full"):
             raise ValueError(f"mode must be shared, channelwise or full, not {mode!r}")
+        if layer not in ("deconv", "conv"):
+            raise ValueError(f"layer must be 'deconv' or 'conv', not {layer!r}")
         if mode != "full" and in_channels != out_channels:
             raise ValueError(f"mode {mode!r} needs in_channels == out_channels")
         self.in_channels, self.out_channels, self.scale = int(in_channels), int(out_channels), 1
@@ -164,7 +168,12 @@ class DeconvNet(nn.Module):
         self.receptive_radius = 8 * max(_pair(kernel_size))  # the inverse filter decays fast
         common = dict(kernel_size=kernel_size, four_factor=four_factor, pad_factor=pad_factor,
                       learn_scale=learn_scale, eps=eps)
-        if mode == "shared":
+        if layer == "conv":
+            one = mode == "shared"
+            self.deconv = nn.Conv2d(1 if one else in_channels, 1 if one else out_channels,
+                                    _pair(kernel_size), padding="same",
+                                    groups=in_channels if mode == "channelwise" else 1)
+        elif mode == "shared":
             self.deconv = Deconv2d(1, 1, **common)
         elif mode == "channelwise":
             self.deconv = Deconv2d(in_channels, in_channels, depthwise=True, **common)

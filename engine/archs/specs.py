@@ -23,8 +23,9 @@ def _spec(id, family, title, tasks, builder, defaults, description, **extra) -> 
 DECONV = [
     _spec("deconv2d", "deconv", "Learned FFT deconvolution", ["deblur"], "deconv:DeconvNet",
           dict(in_channels=3, out_channels=3, kernel_size=(4, 4), mode="shared", four_factor=True,
-               pad_factor=2, learn_scale=False, eps=1e-8),
-          "Learns a small monic blur kernel and divides by its (4-factor) frequency response.",
+               pad_factor=2, learn_scale=False, eps=1e-8, layer="deconv"),
+          "Learns a small monic blur kernel and divides by its (4-factor) frequency response "
+          "(layer='conv': the plain convolution it is compared with).",
           precisions=FFT_ONLY),
     _spec("srcnn", "sr", "SRCNN 9-5-5", ["super-resolution"], "deconv:SRCNN",
           dict(in_channels=3, out_channels=3, scale=2, first_layer="conv", n1=64, n2=32,

@@ -10,6 +10,7 @@ Importing this package registers every type in ``REGISTRY``.
 """
 from .base import REGISTRY, Degradation, Recipe, as_hwc, build, register
 from .blur import BoxBlur, DefocusBlur, FourFactorBlur, GaussianBlur, KernelBlur, MotionBlur
+from .geometry import DownUp, ZeroPad
 from .noise import GaussianNoise, MaskingNoise, NoisePatches, PoissonNoise
 from .preview import preview_grid
 from .targets import FixedKernelTarget, KernelTarget, SobelTarget
@@ -20,5 +21,5 @@ __all__ = [
     "BoxBlur", "DefocusBlur", "FourFactorBlur", "GaussianBlur", "KernelBlur", "MotionBlur",
     "GaussianNoise", "MaskingNoise", "NoisePatches", "PoissonNoise",
     "FixedKernelTarget", "KernelTarget", "SobelTarget",
-    "ColorJitter", "Downscale", "Jpeg",
+    "ColorJitter", "Downscale", "Jpeg", "DownUp", "ZeroPad",
 ]

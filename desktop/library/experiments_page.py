@@ -1,0 +1,385 @@
+"""The Experiments page: the journal of training runs, their notes, and curves side by side.
+
+The journal is ``training.experiments`` (the same as ``restorelab experiments``).
+Select several runs to overlay a metric from their ``metrics.jsonl`` (read off
+the UI thread and cached until the file changes); select two to see how
+their configs differ.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFrame, QHBoxLayout,
+                               QHeaderView, QLabel, QPlainTextEdit, QPushButton, QSplitter,
+                               QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from ..train.jobs import LIBRARY_LANE, curves_job
+from ..train.widgets import section
+
+COLUMNS = ("#", "Name", "Date", "Dataset", "Description", "Status", "Results")
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+PREFERRED = ("loss/total", "val/psnr", "val/ssim", "lr")
+
+
+def results_text(results: dict) -> str:
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, (int, float)) else f"{k} {v}"
+                     for k, v in (results or {}).items())
+
+
+class ExperimentsPage(QWidget):
+    def __init__(self, context) -> None:
+        super().__init__()
+        self.ctx = context
+        self.runs: list[dict] = []
+        self.cache: dict[str, tuple[float, tuple]] = {}   # path -> (mtime, (curves, rollbacks))
+        self.plot = None
+        self._ids = itertools.count(1)
+        self._pending: set[str] = set()
+        self._build()
+        b = self.ctx.bridge
+        b.finished.connect(self._finished)
+        b.failed.connect(self._failed)
+
+    def _build(self) -> None:
+        title = QLabel("Experiments", objectName="pageTitle")
+        subtitle = QLabel("Every training run: what it was, how it went, what you thought of it. "
+                          "Select several to compare.", objectName="hint")
+        self.notice = QLabel("", objectName="hint")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        head = QHBoxLayout()
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
+        for w in (title, subtitle, self.notice):
+            texts.addWidget(w)
+        head.addLayout(texts, 1)
+        head.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignBottom)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.itemSelectionChanged.connect(self._selected)
+
+        card = QFrame(objectName="card")
+        card.setMinimumWidth(320)
+        cv = QVBoxLayout(card)
+        cv.setContentsMargins(16, 12, 16, 14)
+        self.detail = QLabel("", objectName="cardText")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes = QPlainTextEdit(placeholderText="Notes: what you tried, what you saw…")
+        self.save_button = QPushButton("Save notes")
+        self.resume_button = QPushButton("Resume…")
+        self.resume_button.setToolTip("Continue this run from its last checkpoint on the Train page")
+        self.open_button = QPushButton("Open model in Restore")
+        self.notes.textChanged.connect(lambda: self.save_button.setEnabled(self._one() is not None))
+        self.save_button.clicked.connect(lambda: self.save_notes())
+        self.resume_button.clicked.connect(lambda: self.resume_selected())
+        self.open_button.clicked.connect(self.open_model)
+        cv.addWidget(self.detail)
+        cv.addWidget(section("Notes"))
+        cv.addWidget(self.notes, 1)
+        cv.addWidget(self.save_button)
+        row = QHBoxLayout()
+        row.addWidget(self.resume_button)
+        row.addWidget(self.open_button)
+        cv.addLayout(row)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.table)
+        top.addWidget(card)
+        top.setStretchFactor(0, 1)
+        top.setSizes([860, 360])
+        top.setChildrenCollapsible(False)
+
+        self.metric = QComboBox()
+        self.metric.setMinimumWidth(160)
+        self.metric.currentIndexChanged.connect(lambda _i: self.draw())
+        self.log_check = QCheckBox("Log scale")
+        self.log_check.toggled.connect(lambda _on: self.draw())
+        self.compare_hint = QLabel("", objectName="hint")
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Metric", objectName="hint"))
+        bar.addWidget(self.metric)
+        bar.addWidget(self.log_check)
+        bar.addStretch(1)
+        bar.addWidget(self.compare_hint)
+        self.plot_stack = QStackedWidget()
+        self.plot_stack.addWidget(QLabel("Select runs above to overlay their curves.",
+                                         objectName="hint", alignment=Qt.AlignmentFlag.AlignCenter))
+        curves = QWidget()
+        pv = QVBoxLayout(curves)
+        pv.setContentsMargins(0, 6, 0, 0)
+        pv.addLayout(bar)
+        pv.addWidget(self.plot_stack, 1)
+        self.diff = QTableWidget(0, 3)
+        self.diff.setHorizontalHeaderLabels(("Field", "A", "B"))
+        self.diff.verticalHeader().hide()
+        self.diff.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.diff.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(curves, "Curves")
+        self.tabs.addTab(self.diff, "Differences")
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(self.tabs)
+        split.setSizes([380, 420])
+        split.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(14)
+        layout.addLayout(head)
+        layout.addWidget(split, 1)
+        self._selected()
+
+    # ------------------------------------------------------------------- list
+    def on_shown(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        from training.experiments import list_experiments
+
+        keep = set(self.selected_paths())
+        try:
+            self.runs = [e.summary() for e in reversed(list_experiments())]
+        except OSError as err:
+            self.notify(f"Could not read the journal: {err}", error=True)
+            self.runs = []
+        self.table.blockSignals(True)
+        self.table.setRowCount(0)
+        for s in self.runs:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            status = f"{s['status']} {s['step']}/{s['total']}" if s["total"] else s["status"]
+            cells = (str(s["number"]), s["name"], s["created"].replace("T", " ")[:16], s["dataset"],
+                     s["description"], status, results_text(s["results"]))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(PATH_ROLE, s["path"])
+                item.setToolTip(s["error"] if col == 5 and s["error"] else text)
+                self.table.setItem(row, col, item)
+            if s["path"] in keep:
+                self._add_row(row)
+        self.table.blockSignals(False)
+        self._selected()
+
+    def _add_row(self, row: int) -> None:
+        sel = self.table.selectionModel()
+        sel.select(self.table.model().index(row, 0), sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
+
+    def select_numbers(self, numbers) -> None:
+        self.table.clearSelection()
+        for row, s in enumerate(self.runs):
+            if s["number"] in numbers:
+                self._add_row(row)
+
+    def selected(self) -> list[dict]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def selected_paths(self) -> list[str]:
+        return [s["path"] for s in self.selected()]
+
+    def _one(self) -> dict | None:
+        chosen = self.selected()
+        return chosen[0] if len(chosen) == 1 else None
+
+    def notify(self, text: str, error: bool = False) -> None:
+        self.notice.setObjectName("error" if error else "hint")
+        self.notice.style().unpolish(self.notice)
+        self.notice.style().polish(self.notice)
+        self.notice.setText(text)
+        if text:
+            self.ctx.status(text)
+
+    def _selected(self) -> None:
+        one = self._one()
+        chosen = self.selected()
+        self.notes.blockSignals(True)
+        self.notes.setPlainText(one["notes"] if one else "")
+        self.notes.blockSignals(False)
+        self.notes.setEnabled(one is not None)
+        self.save_button.setEnabled(False)
+        self.resume_button.setEnabled(bool(one) and one["status"] != "running"
+                                      and (Path(one["path"]) / "checkpoints" / "last"
+                                           / "train_state.pt").exists())
+        self.open_button.setEnabled(bool(one and one["model"]))
+        if one:
+            lines = [f"<b>#{one['number']} {one['name']}</b> · {one['status']} at step "
+                     f"{one['step']}/{one['total']}", one["description"],
+                     f"Dataset: {one['dataset']}", results_text(one["results"])]
+            if one["model"]:
+                lines.append(f"Model: {one['model']}")
+            if one["error"]:
+                lines.append(f"Error: {one['error']}")
+            self.detail.setText("<br>".join(t for t in lines if t))
+        else:
+            self.detail.setText(f"{len(chosen)} runs selected: their curves are overlaid below."
+                                if chosen else "Select a run to see its notes.")
+        self._show_diff(chosen)
+        self._load_curves()
+
+    def _show_diff(self, chosen: list[dict]) -> None:
+        self.diff.setRowCount(0)
+        if len(chosen) != 2:
+            self.tabs.setTabText(1, "Differences (select two runs)")
+            return
+        from training.experiments import compare
+
+        try:
+            rows = compare(chosen[0]["path"], chosen[1]["path"])
+        except Exception as err:   # an unreadable config: say so, never a dead page
+            rows = [("error", str(err), "")]
+        fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+        for field, a, b in rows:
+            r = self.diff.rowCount()
+            self.diff.insertRow(r)
+            for c, text in enumerate((field, fmt(a), fmt(b))):
+                self.diff.setItem(r, c, QTableWidgetItem(text))
+        self.tabs.setTabText(1, f"Differences (#{chosen[0]['number']} vs #{chosen[1]['number']})")
+
+    # ---------------------------------------------------------------- actions
+    def save_notes(self, text: str | None = None) -> bool:
+        one = self._one()
+        if one is None:
+            return False
+        from training.experiments import Experiment
+
+        text = self.notes.toPlainText() if text is None else text
+        try:
+            Experiment(Path(one["path"])).set_notes(text)
+        except OSError as err:
+            self.notify(f"Could not save the notes: {err}", error=True)
+            return False
+        one["notes"] = text.strip()
+        self.save_button.setEnabled(False)
+        self.notify(f"Notes of experiment {one['number']} saved.")
+        return True
+
+    def resume_selected(self, steps: int | None = None) -> bool:
+        one = self._one()
+        train = getattr(self.window(), "pages", {}).get("Train")
+        if one is None or not hasattr(train, "resume_run"):
+            return False
+        from ..train.resume import default_steps
+
+        return train.resume_run(str(one["number"]), steps or default_steps(one))
+
+    def open_model(self) -> None:
+        one = self._one()
+        if one and one["model"]:
+            self.ctx.use_model_requested.emit(one["model"])
+            self.ctx.navigate_requested.emit("Restore")
+
+    # ---------------------------------------------------------------- curves
+    def _stale(self, path: str) -> bool:
+        try:
+            mtime = (Path(path) / "metrics.jsonl").stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        return self.cache.get(path, (None,))[0] != mtime
+
+    def _load_curves(self) -> None:
+        wanted = [p for p in self.selected_paths() if self._stale(p) and p not in self._pending]
+        if wanted:
+            self._pending.update(wanted)
+            self.ctx.submit(curves_job, tuple(wanted), ("experiments", "curves", next(self._ids)),
+                            title="Reading curves", device=LIBRARY_LANE, quiet=True)
+        self._fill_metrics()
+        self.draw()
+
+    def _finished(self, key, event) -> None:
+        if isinstance(key, tuple) and key[0] == "train" and self.isVisible():
+            self.refresh()   # a run ended while the journal is on screen
+        if not (isinstance(key, tuple) and key[:2] == ("experiments", "curves")):
+            return
+        for path, data in (event.result or {}).items():
+            self._pending.discard(path)
+            try:
+                mtime = (Path(path) / "metrics.jsonl").stat().st_mtime
+            except OSError:
+                mtime = 0.0
+            self.cache[path] = (mtime, data)
+        self._fill_metrics()
+        self.draw()
+
+    def _failed(self, key, event) -> None:
+        if isinstance(key, tuple) and key[:2] == ("experiments", "curves"):
+            self._pending.clear()
+            self.notify(f"Could not read the curves: {event.message}", error=True)
+
+    def _fill_metrics(self) -> None:
+        names = set()
+        for path in self.selected_paths():
+            names.update(self.cache.get(path, (0, ({}, [])))[1][0])
+        names.discard("throughput")
+        ordered = [n for n in PREFERRED if n in names] + sorted(names - set(PREFERRED))
+        current = self.metric.currentText() or "loss/total"
+        self.metric.blockSignals(True)
+        self.metric.clear()
+        self.metric.addItems(ordered)
+        self.metric.setCurrentIndex(max(0, self.metric.findText(current)))
+        self.metric.blockSignals(False)
+
+    def ensure_plot(self):
+        if self.plot is None:
+            import pyqtgraph as pg
+
+            from .. import theme
+            from ..train.curves import style_plot
+
+            self.plot = pg.PlotWidget(background=theme.colors()["base"])
+            item = self.plot.getPlotItem()
+            item.addLegend(offset=(-8, 8), labelTextSize="8pt")
+            item.showGrid(x=True, y=True, alpha=0.15)
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, mode="peak")
+            item.setMenuEnabled(False)
+            style_plot(item, "")
+            self.plot_stack.addWidget(self.plot)
+        return self.plot
+
+    def draw(self) -> int:
+        """Overlay the chosen metric of every selected run; returns how many curves it drew."""
+        chosen = [s for s in self.selected() if s["path"] in self.cache]
+        name = self.metric.currentText()
+        if not chosen or not name:
+            self.plot_stack.setCurrentIndex(0)
+            self.compare_hint.setText("")
+            return 0
+        import pyqtgraph as pg
+
+        from ..train.curves import COLORS, style_plot
+
+        item = self.ensure_plot().getPlotItem()
+        item.clear()
+        item.legend.clear()
+        item.setLogMode(False, self.log_check.isChecked())
+        drawn = 0
+        for i, s in enumerate(chosen):
+            curves, rollbacks = self.cache[s["path"]][1]
+            if name not in curves:
+                continue
+            color = COLORS[i % len(COLORS)]
+            xs, ys = curves[name]
+            item.plot(xs, ys, pen=pg.mkPen(color, width=1.6), name=f"#{s['number']} {s['name']}")
+            for step in rollbacks:
+                item.addItem(pg.InfiniteLine(step, angle=90, pen=pg.mkPen(
+                    color, width=1, style=Qt.PenStyle.DashLine)), ignoreBounds=True)
+            drawn += 1
+        style_plot(item, name)
+        self.plot_stack.setCurrentWidget(self.plot)
+        self.compare_hint.setText(f"{drawn} of {len(self.selected())} runs have {name}")
+        return drawn

@@ -1,0 +1,1 @@
+"""The Train page: run form, degradation recipe editor, live dashboard."""

@@ -1,0 +1,98 @@
+"""Experiments page: the journal as a table, notes saved to the run, curves of runs overlaid."""
+from __future__ import annotations
+
+import pytest
+
+
+def fake_run(name: str, losses: list[float], dataset: str = "photos", lr: float = 1e-3,
+             status: str = "done"):
+    """An experiment folder as a training run leaves it (no training needed)."""
+    from training.config import RunConfig
+    from training.experiments import create
+
+    cfg = RunConfig(name=name)
+    cfg.optim.lr = lr
+    exp = create(cfg.to_dict(), name, f"{name} description", dataset)
+    for step, loss in enumerate(losses, 1):
+        exp.log(step, {"loss/total": loss, "loss/l1": loss, "lr": lr})
+    exp.log(len(losses), {"val/psnr": 30.0 + len(losses), "val/ssim": 0.9})
+    exp.log(2, {"event": "rollback", "reason": "loss is NaN", "to_step": 1})
+    exp.update(status=status, step=len(losses), total=len(losses),
+               results={"psnr": 30.0 + len(losses), "ssim": 0.9})
+    return exp
+
+
+@pytest.fixture
+def runs():
+    return [fake_run("alpha", [0.5, 0.4, 0.3]), fake_run("beta", [0.6, 0.5, 0.45, 0.4], lr=2e-3)]
+
+
+def open_page(window):
+    window.show_page("Experiments")
+    return window.pages["Experiments"]
+
+
+def cell(page, row, col):
+    return page.table.item(row, col).text()
+
+
+def test_the_journal_lists_every_run(window, runs):
+    page = open_page(window)
+    assert page.table.rowCount() == 2
+    assert [cell(page, r, 1) for r in range(2)] == ["beta", "alpha"]        # newest first
+    assert cell(page, 1, 0) == "1" and cell(page, 1, 3) == "photos"
+    assert cell(page, 1, 4) == "alpha description" and "done 3/3" in cell(page, 1, 5)
+    assert "psnr 33" in cell(page, 1, 6)
+    assert cell(page, 1, 2)                                                 # a date
+
+
+def test_notes_are_saved_to_the_experiment(window, runs):
+    from training.experiments import find
+
+    page = open_page(window)
+    page.select_numbers({1})
+    assert page.notes.isEnabled() and not page.save_button.isEnabled()
+    page.notes.setPlainText("lower lr next time")
+    assert page.save_button.isEnabled()
+    page.save_button.click()
+    assert find(1).notes.strip() == "lower lr next time"
+    assert "saved" in window.statusBar().currentMessage()
+    page.select_numbers({2})
+    assert page.notes.toPlainText() == ""
+    page.select_numbers({1})
+    assert page.notes.toPlainText() == "lower lr next time"
+
+
+def test_compare_overlays_the_curves_of_selected_runs(window, qtbot, runs):
+    page = open_page(window)
+    page.select_numbers({1, 2})
+    assert len(page.selected()) == 2
+    qtbot.waitUntil(lambda: len(page.cache) == 2, timeout=30000)
+    assert page.metric.currentText() == "loss/total"
+    assert page.draw() == 2
+    items = page.plot.getPlotItem().listDataItems()
+    assert sorted(len(i.xData) for i in items) == [3, 4]
+    page.metric.setCurrentText("val/psnr")
+    assert page.draw() == 2
+    page.log_check.setChecked(True)
+    assert page.plot.getPlotItem().ctrl.logYCheck.isChecked()
+    # two runs: the config differences too
+    fields = [page.diff.item(r, 0).text() for r in range(page.diff.rowCount())]
+    assert "config.optim.lr" in fields and "name" in fields
+
+
+def test_resume_goes_to_the_train_page_and_errors_show(window, qtbot, runs):
+    page = open_page(window)
+    page.select_numbers({1})
+    assert not page.resume_button.isEnabled()        # no checkpoint to continue from
+    ckpt = runs[0].checkpoint
+    ckpt.mkdir(parents=True)
+    (ckpt / "train_state.pt").write_bytes(b"not a checkpoint")
+    page.refresh()
+    page.select_numbers({1})
+    assert page.resume_button.isEnabled()
+    page.resume_button.click()
+    assert window.current_page_name() == "Train"
+    train = window.pages["Train"]
+    qtbot.waitUntil(lambda: train.dashboard.state == "failed", timeout=60000)
+    assert train.dashboard.error_label.text()
