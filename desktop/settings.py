@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "tile": 0,               # 0: tile size from the budget
     "precision": "fp32",
     "strength": 100,         # percent of the model output blended over the input
+    "post": [],              # post-processing steps after the model (engine.postprocess)
     "scale": 0,              # 0: the model's own scale
     "model": "",             # last model chosen in the picker
     "method_options": {},    # model id -> {option: value} for classical methods

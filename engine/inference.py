@@ -27,6 +27,7 @@ class InferenceOptions:
     budget_mb: int = DEFAULT_BUDGET_MB
     precision: str | None = None   # None: the restorer's own
     strength: float = 1.0          # blend with the (resized) input: 0 = input, 1 = model
+    postprocess: tuple[str, ...] = ()   # engine.postprocess steps: nlmeans, autocontrast, dither
 
 
 def is_oom(err: BaseException) -> bool:
@@ -94,6 +95,11 @@ def restore_pixels(restorer: Restorer, pixels: np.ndarray,
         base = colour if s == 1 else _resize(colour, h * s, w * s)
         out = options.strength * out + (1.0 - options.strength) * base
     out = np.clip(out, 0.0, 1.0, out=out)
+    if options.postprocess:
+        from .postprocess import postprocess
+
+        yield Progress(0, 1, "post-processing")
+        out = postprocess(out, options.postprocess)
     if alpha is not None:
         alpha = alpha if s == 1 else _resize(alpha, h * s, w * s)
         out = np.concatenate([out, alpha.astype(np.float32)], axis=2)

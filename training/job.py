@@ -284,7 +284,7 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
     details = {}
     if cfg.research.report or cfg.research.reported:
         yield Progress(0, 1, "research report")
-        run.extra, details = research.report(cfg, run.loop, data, exp)
+        run.extra, details = research.run_report(cfg, run.loop, data, exp)
     metrics = {**{k.removeprefix("val/"): v for k, v in run.last_val.items()}, **run.extra}
     card = {"task": cfg.task, "scale": cfg.data.scale, "training": cfg.to_dict(),
             "dataset": data.summary["dataset"], "metrics": metrics, "experiment": exp.number,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from .common import print_json, run_job, table
 
+GENERATED = ("labelled", "composites", "realsr")   # training.research.GENERATORS (no import at startup)
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("datasets", help="preview recipes, prepare noise patches, named datasets")
@@ -28,6 +30,20 @@ def add_parser(sub) -> None:
     pn.add_argument("--strength", type=float, default=10.0, help="NL-means h, 8-bit units")
     pn.add_argument("--seed", type=int, default=0)
     pn.set_defaults(func=prepare_noise)
+
+    gen = dsub.add_parser("generate", help="write a generated set of the research presets",
+                          description="labelled: 10 shape classes, one folder each (a CIFAR stand-in); "
+                                      "composites: input/, mask/, depth/ for dense prediction; realsr: "
+                                      "noise/ patches and kernels/ for the RealSR recipe. Deterministic "
+                                      "by --seed; see docs/experiments.md.")
+    gen.add_argument("kind", choices=GENERATED)
+    gen.add_argument("-o", "--output", required=True, help="a new (or empty) folder")
+    gen.add_argument("--count", type=int, default=0,
+                     help="images (realsr: photos to cut noise from); default 1000 / 1500 / 16")
+    gen.add_argument("--size", type=int, default=0, help="image side (realsr: patch side); default 32 / 64 / 64")
+    gen.add_argument("--source", default="", help="photos for backgrounds, cut-outs and noise patches")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.set_defaults(func=generate)
 
     ls = dsub.add_parser("list", help="named datasets")
     ls.add_argument("--json", action="store_true")
@@ -100,6 +116,18 @@ def prepare_noise(args: argparse.Namespace) -> int:
     if not result:
         return 1
     print(f"{result['patches']} noise patches in {result['output']}")
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    from training.research.generate import GenerateSpec, generate_job
+
+    spec = GenerateSpec(args.kind, args.output, args.count, args.size, args.source, args.seed)
+    printer = run_job(generate_job, spec, title=f"generate {args.kind}")
+    result = getattr(printer.final, "result", None)
+    if not result:
+        return 1
+    print(f"{result['kind']}: {result['count']} x {result['size']} px in {result['output']}")
     return 0
 
 

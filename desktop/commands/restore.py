@@ -17,6 +17,9 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
     p.add_argument("--strength", type=float, default=1.0, help="blend with the input (0..1)")
+    p.add_argument("--post", default="", metavar="STEPS",
+                   help="post-processing after the model, comma-separated: nlmeans (gentle "
+                        "two-stage denoise), autocontrast, dither (to 8 bits); e.g. --post nlmeans,dither")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--format", dest="suffix", help="output format for folders, e.g. png")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -58,10 +61,12 @@ def run(args: argparse.Namespace) -> int:
 
     from engine import devices
     from engine.inference import InferenceOptions
+    from engine.postprocess import parse_steps
     from engine.restore import RestoreSpec, restore_job
 
     from .common import run_job
 
+    post = parse_steps(args.post)   # a typo fails before any work
     files = expand(args.inputs)
     if not files:
         print("error: no images found in the given inputs", file=sys.stderr)
@@ -77,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     spec = RestoreSpec(
         inputs=tuple(str(f) for f in files), output=str(output), model=args.model,
         scale=args.scale, device=args.device, precision=args.precision,
-        inference=InferenceOptions(tile=args.tile, overlap=args.overlap, strength=args.strength),
+        inference=InferenceOptions(tile=args.tile, overlap=args.overlap, strength=args.strength,
+                                   postprocess=post),
         options=parse_sets(args.set), suffix=suffix)
     printer = run_job(restore_job, spec, device=args.device, title="restore", quiet=args.quiet)
     return 1 if printer.failures else 0

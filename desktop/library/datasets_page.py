@@ -5,8 +5,6 @@ Same logic as ``restorelab datasets`` (``training.datasets.add_named`` /
 """
 from __future__ import annotations
 
-import itertools
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout,
                                QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
@@ -16,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
 from .. import theme
 from ..train.jobs import (LIBRARY_LANE, QUICK_LANE, PairsSpec, add_dataset_job, catalog_job,
                           list_datasets_job, pairs_job, remove_dataset_job, short_size)
+from ..train.quick import QuickJobs
 from ..train.widgets import ImageBox, inline, parse_inline, section
 
 COLUMNS = ("Name", "Kind", "Images", "Size", "Storage", "Folder", "Created", "Description")
@@ -29,13 +28,18 @@ class DatasetsPage(QWidget):
         self.entries: list[dict] = []
         self.recipes: dict[str, list] = {}
         self._select_after: str | None = None
-        self._ids = itertools.count(1)
-        self._build()
-        b = self.ctx.bridge
-        b.finished.connect(self._finished)
-        b.failed.connect(self._failed)
+        self.jobs = QuickJobs(context, "datasets", LIBRARY_LANE, parent=self)
+        self.jobs.done.connect(self._done)
+        self.jobs.failed.connect(self._failed)
+        self.table = None
+        QVBoxLayout(self).setContentsMargins(24, 20, 24, 20)
 
     # ------------------------------------------------------------------ layout
+    def ensure_built(self) -> None:
+        """Widgets are made when the page is first shown: the window opens sooner."""
+        if self.table is None:
+            self._build()
+
     def _build(self) -> None:
         title = QLabel("Datasets", objectName="pageTitle")
         subtitle = QLabel("Name a folder of clean images (or input/target pairs) once, train "
@@ -60,6 +64,7 @@ class DatasetsPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(30)
         header = self.table.horizontalHeader()
@@ -70,6 +75,9 @@ class DatasetsPage(QWidget):
         self.empty = QLabel("No datasets yet: name a folder on the right.", objectName="hint")
 
         self.recipe_pick = QComboBox()
+        self.recipe_pick.setMinimumContentsLength(14)
+        self.recipe_pick.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.recipe_pick.setToolTip("The degradation recipe of a training preset")
         self.recipe_edit = QLineEdit(inline(DEFAULT_RECIPE))
         self.recipe_edit.setToolTip("A recipe as inline TOML: a list of degradation tables")
@@ -147,26 +155,21 @@ class DatasetsPage(QWidget):
         split.setStretchFactor(0, 1)
         split.setSizes([860, 360])
         split.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = self.layout()
         layout.setSpacing(14)
         layout.addLayout(head)
         layout.addWidget(split, 1)
         self._selected()
 
     # ------------------------------------------------------------------- jobs
-    def _submit(self, job, spec, op: str, title: str, lane: str = LIBRARY_LANE,
-                quiet: bool = True) -> None:
-        self.ctx.submit(job, spec, ("datasets", op, next(self._ids)), title=title, device=lane,
-                        quiet=quiet)
-
     def on_shown(self) -> None:
+        self.ensure_built()
         self.refresh()
         if not self.recipes:
-            self._submit(catalog_job, None, "catalog", "Reading presets", QUICK_LANE)
+            self.jobs.run("catalog", catalog_job, None, "Reading presets", QUICK_LANE)
 
     def refresh(self) -> None:
-        self._submit(list_datasets_job, None, "list", "Listing datasets")
+        self.jobs.run("list", list_datasets_job, None, "Listing datasets")
 
     def notify(self, text: str, error: bool = False) -> None:
         self.notice.setObjectName("error" if error else "hint")
@@ -176,10 +179,9 @@ class DatasetsPage(QWidget):
         if text:
             self.ctx.status(text)
 
-    def _finished(self, key, event) -> None:
-        if not (isinstance(key, tuple) and key[0] == "datasets"):
-            return
-        op, result = key[1], event.result
+    def _done(self, op: str, result) -> None:
+        if result is None:
+            return   # aborted: the window is closing
         if op == "list":
             self._show(result or [])
         elif op == "catalog":
@@ -194,14 +196,13 @@ class DatasetsPage(QWidget):
         elif op == "pairs":
             self.grid.set_array(result)
 
-    def _failed(self, key, event) -> None:
-        if isinstance(key, tuple) and key[0] == "datasets":
-            verb = {"add": "create the dataset", "remove": "delete the dataset",
-                    "pairs": "preview pairs", "list": "list datasets"}.get(key[1], key[1])
-            self.notify(f"Could not {verb}: {event.message}", error=True)
-            if key[1] == "pairs":
-                self.grid.set_array(None)
-                self.grid.set_hint(event.message)
+    def _failed(self, op: str, message: str) -> None:
+        verb = {"add": "create the dataset", "remove": "delete the dataset",
+                "pairs": "preview pairs", "list": "list datasets"}.get(op, op)
+        self.notify(f"Could not {verb}: {message}", error=True)
+        if op == "pairs":
+            self.grid.set_array(None)
+            self.grid.set_hint(message)
 
     # ------------------------------------------------------------------ list
     def _show(self, entries: list[dict]) -> None:
@@ -240,6 +241,7 @@ class DatasetsPage(QWidget):
         return next((e for e in self.entries if e.get("name") == name), None)
 
     def select(self, name: str) -> bool:
+        self.ensure_built()
         if name in self.names():
             self.table.selectRow(self.names().index(name))
             return True
@@ -273,6 +275,7 @@ class DatasetsPage(QWidget):
                 self.name.setText(Path(folder).name)
 
     def create(self) -> bool:
+        self.ensure_built()
         name, folder = self.name.text().strip(), self.folder.text().strip()
         if not name or not folder:
             self.notify("Give the dataset a name and a folder.", error=True)
@@ -280,11 +283,13 @@ class DatasetsPage(QWidget):
         spec = {"name": name, "folder": folder, "kind": self.kind.currentData(),
                 "target": [t.strip() for t in self.target.text().split(",") if t.strip()],
                 "copy": self.copy.isChecked(), "description": self.description.text().strip()}
-        self._submit(add_dataset_job, spec, "add", f"Creating dataset {name}", quiet=False)
+        self.jobs.run("add", add_dataset_job, spec, f"Creating dataset {name}", coalesce=False,
+                      quiet=False)   # copying may take long: closing asks first
         self.notify(f"Creating '{name}'…")
         return True
 
     def delete_selected(self) -> bool:
+        self.ensure_built()
         e = self.current()
         if e is None:
             return False
@@ -292,7 +297,8 @@ class DatasetsPage(QWidget):
                 f"The images stay where they are ({e.get('train')}).")
         if not self.ctx.ask("Delete dataset?", f"Delete the dataset “{e['name']}”? {what}"):
             return False
-        self._submit(remove_dataset_job, e["name"], "remove", f"Deleting dataset {e['name']}")
+        self.jobs.run("remove", remove_dataset_job, e["name"], f"Deleting dataset {e['name']}",
+                      coalesce=False)
         return True
 
     def _set_recipes(self, presets: dict) -> None:
@@ -308,6 +314,7 @@ class DatasetsPage(QWidget):
         self.recipe_edit.setText(inline(self.recipes.get(self.recipe_pick.currentData(), [])))
 
     def preview(self, recipe: list | None = None) -> bool:
+        self.ensure_built()
         e = self.current()
         if e is None:
             return False
@@ -321,6 +328,6 @@ class DatasetsPage(QWidget):
         n = self.count.value()
         spec = PairsSpec(tuple(recipe), e.get("train", ""), n=n, crop=self.crop.value(),
                          columns=3 if n >= 6 else 2 if n >= 2 else 1)
-        self._submit(pairs_job, spec, "pairs", "Rendering sample pairs", QUICK_LANE)
+        self.jobs.run("pairs", pairs_job, spec, "Rendering sample pairs", QUICK_LANE)
         self.grid.set_hint("Rendering…")
         return True

@@ -7,7 +7,6 @@ their configs differ.
 """
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFrame, 
                                QVBoxLayout, QWidget)
 
 from ..train.jobs import LIBRARY_LANE, curves_job
+from ..train.quick import QuickJobs
 from ..train.widgets import section
 
 COLUMNS = ("#", "Name", "Date", "Dataset", "Description", "Status", "Results")
@@ -36,12 +36,18 @@ class ExperimentsPage(QWidget):
         self.runs: list[dict] = []
         self.cache: dict[str, tuple[float, tuple]] = {}   # path -> (mtime, (curves, rollbacks))
         self.plot = None
-        self._ids = itertools.count(1)
         self._pending: set[str] = set()
-        self._build()
-        b = self.ctx.bridge
-        b.finished.connect(self._finished)
-        b.failed.connect(self._failed)
+        self.jobs = QuickJobs(context, "experiments", LIBRARY_LANE, parent=self)
+        self.jobs.done.connect(self._curves_read)
+        self.jobs.failed.connect(self._curves_failed)
+        self.table = None
+        QVBoxLayout(self).setContentsMargins(24, 20, 24, 20)
+        self.ctx.bridge.finished.connect(self._run_ended)
+
+    def ensure_built(self) -> None:
+        """Widgets are made when the page is first shown: the window opens sooner."""
+        if self.table is None:
+            self._build()
 
     def _build(self) -> None:
         title = QLabel("Experiments", objectName="pageTitle")
@@ -65,6 +71,7 @@ class ExperimentsPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(30)
         header = self.table.horizontalHeader()
@@ -137,8 +144,7 @@ class ExperimentsPage(QWidget):
         split.addWidget(self.tabs)
         split.setSizes([380, 420])
         split.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = self.layout()
         layout.setSpacing(14)
         layout.addLayout(head)
         layout.addWidget(split, 1)
@@ -151,6 +157,7 @@ class ExperimentsPage(QWidget):
     def refresh(self) -> None:
         from training.experiments import list_experiments
 
+        self.ensure_built()
         keep = set(self.selected_paths())
         try:
             self.runs = [e.summary() for e in reversed(list_experiments())]
@@ -180,6 +187,7 @@ class ExperimentsPage(QWidget):
         sel.select(self.table.model().index(row, 0), sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
 
     def select_numbers(self, numbers) -> None:
+        self.ensure_built()
         self.table.clearSelection()
         for row, s in enumerate(self.runs):
             if s["number"] in numbers:
@@ -295,17 +303,16 @@ class ExperimentsPage(QWidget):
         wanted = [p for p in self.selected_paths() if self._stale(p) and p not in self._pending]
         if wanted:
             self._pending.update(wanted)
-            self.ctx.submit(curves_job, tuple(wanted), ("experiments", "curves", next(self._ids)),
-                            title="Reading curves", device=LIBRARY_LANE, quiet=True)
+            self.jobs.run("curves", curves_job, tuple(wanted), "Reading curves", coalesce=False)
         self._fill_metrics()
         self.draw()
 
-    def _finished(self, key, event) -> None:
+    def _run_ended(self, key, _event) -> None:
         if isinstance(key, tuple) and key[0] == "train" and self.isVisible():
             self.refresh()   # a run ended while the journal is on screen
-        if not (isinstance(key, tuple) and key[:2] == ("experiments", "curves")):
-            return
-        for path, data in (event.result or {}).items():
+
+    def _curves_read(self, _kind: str, result) -> None:
+        for path, data in (result or {}).items():
             self._pending.discard(path)
             try:
                 mtime = (Path(path) / "metrics.jsonl").stat().st_mtime
@@ -315,10 +322,9 @@ class ExperimentsPage(QWidget):
         self._fill_metrics()
         self.draw()
 
-    def _failed(self, key, event) -> None:
-        if isinstance(key, tuple) and key[:2] == ("experiments", "curves"):
-            self._pending.clear()
-            self.notify(f"Could not read the curves: {event.message}", error=True)
+    def _curves_failed(self, _kind: str, message: str) -> None:
+        self._pending.clear()
+        self.notify(f"Could not read the curves: {message}", error=True)
 
     def _fill_metrics(self) -> None:
         names = set()

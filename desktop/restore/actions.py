@@ -105,7 +105,7 @@ class RestoreActions:
                 options=self.options.method_options(), device=str(s.get("device") or "auto"),
                 threads=int(s.get("threads") or 0), tile=opts["tile"],
                 budget_mb=int(s.get("budget_mb") or 512), precision=opts["precision"],
-                strength=opts["strength"] / 100.0)
+                strength=opts["strength"] / 100.0, post=tuple(opts["post"]))
             item.status, item.progress, item.stage, item.error = "queued", 0.0, "", ""
             item.handle = self.ctx.submit(restore_item_job, spec, ("restore", item.id),
                                           title=f"Restoring {item.name}")

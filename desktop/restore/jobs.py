@@ -30,6 +30,7 @@ class RestoreItemSpec:
     budget_mb: int = 512
     precision: str = "fp32"
     strength: float = 1.0
+    post: tuple[str, ...] = ()        # engine.postprocess steps after the model
 
 
 @dataclass
@@ -122,7 +123,8 @@ def restore_item_job(spec: RestoreItemSpec, control):
     _set_threads(spec.threads, not hasattr(restorer, "fn"))
     yield Log("info", f"{restorer.title} (×{restorer.scale}) on {spec.path}")
     options = InferenceOptions(tile=spec.tile or None, budget_mb=spec.budget_mb,
-                               precision=spec.precision, strength=spec.strength)
+                               precision=spec.precision, strength=spec.strength,
+                               postprocess=tuple(spec.post))
     run = restore_pixels(restorer, image.pixels, options)
     while True:
         try:

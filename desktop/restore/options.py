@@ -4,12 +4,16 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QSlider, QSpinBox, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
+                               QLabel, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from .catalog import Choice
 
 SCALES = (0, 1, 2, 3, 4)
+# engine.postprocess.STEPS with their labels (kept here: the panel must not import the engine)
+POST_STEPS = (("nlmeans", "Gentle denoise", "Two-stage NL-means: removes fine noise, keeps lines"),
+              ("autocontrast", "Auto-contrast", "Stretch the histogram (same for every channel)"),
+              ("dither", "Dither to 8 bits", "Triangular dither before 8-bit quantisation: no banding"))
 
 
 class OptionsPanel(QWidget):
@@ -69,6 +73,18 @@ class OptionsPanel(QWidget):
         srow.addWidget(self.strength_label)
         self.form.addRow("Strength", strength_row)
 
+        post_box = QWidget(toolTip="Applied after the model, in this order (seed note 004)")
+        post_col = QVBoxLayout(post_box)
+        post_col.setContentsMargins(0, 0, 0, 0)
+        post_col.setSpacing(2)
+        self.post: dict[str, QCheckBox] = {}
+        for name, label, tip in POST_STEPS:
+            box = QCheckBox(label, toolTip=tip)
+            box.toggled.connect(self.changed)
+            post_col.addWidget(box)
+            self.post[name] = box
+        self.form.addRow("Post-process", post_box)
+
         self.method_rows: dict[str, QWidget] = {}
         for w in (self.scale, self.tile_mode, self.precision):
             w.currentIndexChanged.connect(self.changed)
@@ -118,6 +134,7 @@ class OptionsPanel(QWidget):
             "tile": self.tile.value() if self.tile_mode.currentData() == "custom" else 0,
             "precision": self.precision.currentData(),
             "strength": self.strength.value(),
+            "post": [name for name, box in self.post.items() if box.isChecked()],
         }
 
     def load(self, settings) -> None:
@@ -129,3 +146,6 @@ class OptionsPanel(QWidget):
             self.tile.setValue(tile)
         self.precision.setCurrentIndex(max(self.precision.findData(settings.get("precision")), 0))
         self.strength.setValue(int(settings.get("strength") if settings.get("strength") is not None else 100))
+        post = settings.get("post") or []
+        for name, box in self.post.items():
+            box.setChecked(name in post)

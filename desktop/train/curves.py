@@ -16,6 +16,8 @@ from PySide6.QtCore import Qt, QTimer
 from .. import theme
 
 REDRAW_MS = 100
+AXIS_WIDTH = 54   # px; fixed so the plots never relayout. No grid: pyqtgraph draws it as part
+                  # of the axes, which would then be repainted (tick text too) at every redraw
 # key, title, follows the log toggle, (row, col, rowspan, colspan)
 PANELS = (
     ("loss", "Loss", True, (0, 0, 2, 1)),
@@ -96,10 +98,15 @@ class CurveBoard(pg.GraphicsLayoutWidget):
         self.markers: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self.rollbacks: list[float] = []
         self.log_y = False
+        self.total: float | None = None    # steps of the run, the longest the x axis gets
+        self.x_extent = 0.0
+        self.y_ranges: dict[str, tuple[float, float]] = {}
+        self.manual = False                # the user zoomed or panned: leave the ranges alone
         self._dirty: set[str] = set()
+        self._refit: list[str] = []        # plots whose value range may need refitting
         for key, title, _log, (r, c, rs, cs) in PANELS:
             plot = self.addPlot(row=r, col=c, rowspan=rs, colspan=cs)
-            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.getAxis("left").setWidth(AXIS_WIDTH)   # a label getting wider would relayout
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setMenuEnabled(False)
@@ -108,6 +115,11 @@ class CurveBoard(pg.GraphicsLayoutWidget):
             plot.title_text = title
             if key == "loss":
                 plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
+            plot.getViewBox().sigRangeChangedManually.connect(self._manual)
+            if key != "loss":   # one step axis for all: set once, drawn by the bottom row only
+                plot.setXLink(self.plots["loss"])
+                if r == 0:
+                    plot.hideAxis("bottom")
             self.plots[key] = plot
         self.ci.layout.setColumnStretchFactor(0, 5)
         self.ci.layout.setColumnStretchFactor(1, 4)
@@ -135,8 +147,8 @@ class CurveBoard(pg.GraphicsLayoutWidget):
             xs, ys = grouped[m.name]
             xs.append(m.step)
             ys.append(m.value)
-        for name, (xs, ys) in grouped.items():
-            self.add_arrays(name, xs, ys)
+        for name in sorted(grouped, key=lambda n: n != "loss/total"):   # the total leads the legend
+            self.add_arrays(name, *grouped[name])
 
     def add_arrays(self, name: str, xs, ys) -> None:
         if panel_of(name) is None:
@@ -155,6 +167,17 @@ class CurveBoard(pg.GraphicsLayoutWidget):
         if not self.timer.isActive():
             self.timer.start()
 
+    def _manual(self, *_args) -> None:
+        self.manual = True
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        """Double-click: follow the data again after a zoom or pan."""
+        self.manual, self.x_extent = False, 0.0
+        self.y_ranges.clear()
+        self._dirty.update(self.series)
+        self._refit = [k for k, *_ in PANELS]
+        self.redraw()
+
     def add_marker(self, step: float) -> None:
         self.rollbacks.append(step)
         for key, plot in self.plots.items():
@@ -165,20 +188,70 @@ class CurveBoard(pg.GraphicsLayoutWidget):
             self.markers.append((plot, line))
 
     def redraw(self) -> None:
-        for name in self._dirty:
+        last = 0.0
+        for name in [n for n in self.series if n in self._dirty]:   # in order: legend order
             s = self.series[name]
             self.curve(name).setData(s.x, s.y)
+            last = max(last, s.x[-1] if s.n else 0.0)
+            if panel_of(name) not in self._refit:
+                self._refit.append(panel_of(name))
         self._dirty.clear()
-        self.timer.stop()
+        if not self.manual:
+            self._grow_x(last)
+            for key in self._refit[:2]:   # two plots a tick, round robin: spreads axis redraws
+                self._refit.remove(key)
+                self._fit_y(key)
+        else:
+            self._refit.clear()
+        if not self._refit:
+            self.timer.stop()
+        elif not self.timer.isActive():
+            self.timer.start()
+
+    def set_total(self, total: float | None) -> None:
+        self.total = total
+
+    # Axes are what costs most to paint: the view ranges change in steps, not at every redraw.
+    def _grow_x(self, last: float) -> None:
+        """The step axis doubles when the data reaches its end, up to the run's length."""
+        if last <= self.x_extent:
+            return
+        extent = max(20.0, 2.0 * last)
+        self.x_extent = min(extent, self.total) if self.total and self.total >= last else extent
+        self.plots["loss"].setXRange(0, self.x_extent, padding=0.02)   # the others are linked
+
+    def _fit_y(self, key: str) -> None:
+        """Refit a plot's value range only when its data left it, or fills less than half of it."""
+        ys = [self.series[n].y for n in self.series if panel_of(n) == key and self.series[n].n]
+        if not ys:
+            return
+        y = np.concatenate(ys)
+        log = self.log_y and any(k == key and lg for k, _t, lg, _p in PANELS)
+        y = np.log10(y[y > 0]) if log else y[np.isfinite(y)]
+        if not len(y):
+            return
+        lo, hi = float(y.min()), float(y.max())
+        if key == "lr" and not log:
+            lo = 0.0
+        current = self.y_ranges.get(key)
+        if current and current[0] <= lo and hi <= current[1] and \
+                hi - lo >= 0.5 * (current[1] - current[0]):
+            return
+        pad = 0.08 * ((hi - lo) or abs(hi) or 1.0)
+        self.y_ranges[key] = (lo - pad, hi + pad)
+        self.plots[key].setYRange(lo - pad, hi + pad, padding=0)
 
     def curve(self, name: str) -> pg.PlotDataItem:
         item = self.curves.get(name)
         if item is None:
-            plot = self.plots[panel_of(name) or "loss"]
-            color = COLORS[len(plot.listDataItems()) % len(COLORS)]
-            width = 2.0 if name == "loss/total" else 1.3
+            key = panel_of(name) or "loss"
+            plot = self.plots[key]
+            total = name == "loss/total"   # the sum: first colour, drawn over its terms
+            others = [i for i in plot.listDataItems() if i is not self.curves.get("loss/total")]
+            color = COLORS[0] if total else COLORS[(len(others) + (key == "loss")) % len(COLORS)]
             label = name.removeprefix("loss/").removeprefix("val/")
-            item = plot.plot(pen=pg.mkPen(color, width=width), name=label)
+            item = plot.plot(pen=pg.mkPen(color, width=2.0 if total else 1.3), name=label)
+            item.setZValue(10 if total else 0)
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
             self.curves[name] = item
@@ -193,6 +266,8 @@ class CurveBoard(pg.GraphicsLayoutWidget):
         for key, _title, loggable, _pos in PANELS:
             if loggable:
                 self.plots[key].setLogMode(False, on)
+                self.y_ranges.pop(key, None)
+                self._fit_y(key)
 
     def clear_all(self) -> None:
         for plot in self.plots.values():
@@ -207,3 +282,6 @@ class CurveBoard(pg.GraphicsLayoutWidget):
         self.markers.clear()
         self.rollbacks.clear()
         self._dirty.clear()
+        self._refit.clear()
+        self.x_extent, self.manual, self.total = 0.0, False, None
+        self.y_ranges.clear()

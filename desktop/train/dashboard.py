@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
@@ -133,10 +133,12 @@ class Dashboard(QWidget):
         if self.curves is not None:
             self.curves.set_log(on)
 
-    def restyle(self) -> None:
-        if self.curves is not None:
-            self.curves.restyle()
-        self.set_state(self.state)
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:   # the theme changed
+            if self.curves is not None:
+                self.curves.restyle()
+            self.set_state(self.state)
 
     # ------------------------------------------------------------------ state
     def reset(self, title: str) -> None:
@@ -167,6 +169,8 @@ class Dashboard(QWidget):
 
     # ----------------------------------------------------------------- events
     def on_progress(self, event) -> None:
+        if self.curves is not None and event.total and event.stage.startswith("step"):
+            self.curves.set_total(float(event.total))
         if event.total:
             self.progress.setValue(int(1000 * min(1.0, float(event.done) / float(event.total))))
         parts = [event.stage] if event.stage else []

@@ -119,10 +119,15 @@ class RunForm(QWidget):
         self.task = self._bind("task", combo(TASKS, editable=True))
         self.device = self._bind("device", combo(DEVICES))
         self.precision = self._bind("precision", combo(PRECISIONS))
+        self.threads = self._bind("threads", spin(0, 1024))
+        self.threads.setSpecialValueText("all cores but one")
+        self.threads.setToolTip("CPU threads the run may use; by default one core stays free "
+                                "so the window keeps answering")
         f.addRow("Name", self.name)
         f.addRow("Description", self.description)
         f.addRow("Task", self.task)
         f.addRow("Device", self._pair(self.device, QLabel("Precision"), self.precision))
+        f.addRow("CPU threads", self.threads)
 
         f = self._section("Data")
         self.dataset = self._bind("data.dataset", combo([("Folder below", "")]))
@@ -144,7 +149,7 @@ class RunForm(QWidget):
         f.addRow("Kind", self.kind)
         f.addRow("Targets", self.target)
         f.addRow("Crop", self._pair(self.crop, QLabel("Batch"), self.batch))
-        f.addRow("Scale", self._pair(self.scale, QLabel("Images"), self.max_images))
+        f.addRow("Scale", self._pair(self.scale, QLabel("Max images"), self.max_images))
         f.addRow("", self.grey)
 
         layout.addWidget(section("Degradation"))

@@ -125,8 +125,8 @@ def in_columns(grid: np.ndarray, n: int, columns: int, gap: int = 4) -> np.ndarr
     rows = [grid[i * h:i * h + h - gap] for i in range(n)]
     rows += [np.zeros_like(rows[0])] * (-n % columns)
     per = len(rows) // columns
-    bands = [np.concatenate([np.pad(r, ((0, gap), (0, 0), (0, 0))) for r in rows[c * per:(c + 1) * per]])[:-gap]
-             for c in range(columns)]
+    padded = [np.pad(r, ((0, gap), (0, 0), (0, 0))) for r in rows]
+    bands = [np.concatenate(padded[c * per:(c + 1) * per])[:-gap] for c in range(columns)]
     spacer = np.zeros((bands[0].shape[0], 3 * gap, 3), np.uint8)
     out = [bands[0]]
     for band in bands[1:]:
@@ -218,8 +218,13 @@ def read_curves(folder: str, max_step: int | None = None) -> tuple[dict, list]:
         step = row.get("step")
         if not isinstance(step, (int, float)) or (max_step is not None and step > max_step):
             continue
-        if row.get("event") == "rollback":
-            rollbacks.append(row.get("to_step", step))
+        if row.get("event") == "rollback":   # the steps after the snapshot were undone
+            back = row.get("to_step", step)
+            rollbacks.append(back)
+            for xs, ys in cols.values():
+                while xs and xs[-1] > back:
+                    xs.pop()
+                    ys.pop()
             continue
         for name, value in row.items():
             if name != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):

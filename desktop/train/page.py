@@ -8,17 +8,16 @@ at most one of each kind runs, and the latest request runs after it.
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
-from .dashboard import Dashboard
-from .form import RunForm
-from .jobs import (LIBRARY_LANE, QUICK_LANE, TRAIN_LANE, History, PairsSpec, RunRequest,
-                   catalog_job, list_datasets_job, pairs_job, params_job, short_count,
-                   train_run_job)
+from .jobs import (LIBRARY_LANE, TRAIN_LANE, History, PairsSpec, RunRequest, catalog_job,
+                   list_datasets_job, pairs_job, params_job, short_count, train_run_job)
+from .quick import QuickJobs, warm_plots_job
 from .widgets import debouncer, fit_width_scroll
 
 ACTIVE = ("starting", "running", "paused", "stopping")
@@ -36,13 +35,19 @@ class TrainPage(QWidget):
         self.handle = None
         self.model_id = ""
         self._ids = itertools.count(1)
-        self._quick: dict[str, tuple] = {}      # kind -> key of the job in flight
-        self._again: set[str] = set()           # kinds asked for again meanwhile
-        self._shown_key: dict[str, object] = {}  # kind -> input the current result is for
-        self._build()
-        self._connect()
+        self.quick = QuickJobs(context, "train-quick", parent=self)
+        self._shown_key: dict[str, object] = {}  # kind -> input the latest request was for
+        self.form = None         # RunForm and Dashboard, built by ensure_built()
+        self.dashboard = None
+        self._build_head()
 
-    def _build(self) -> None:
+    def ensure_built(self) -> None:
+        """The form and the dashboard are built when the page is first needed (a faster launch)."""
+        if self.form is None:
+            self._build_body()
+            self._connect()
+
+    def _build_head(self) -> None:
         title = QLabel("Train", objectName="pageTitle")
         subtitle = QLabel("Design a run, watch it learn, use the model.", objectName="hint")
         self.resume_button = QPushButton("Resume…")
@@ -55,6 +60,16 @@ class TrainPage(QWidget):
         texts.addWidget(subtitle)
         head.addLayout(texts, 1)
         head.addWidget(self.resume_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.resume_button.clicked.connect(self.choose_resume)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addLayout(head)
+
+    def _build_body(self) -> None:
+        from .dashboard import Dashboard
+        from .form import RunForm
+
         left = QWidget(objectName="panel")
         self.form = RunForm()
         lv = QVBoxLayout(left)
@@ -68,11 +83,7 @@ class TrainPage(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([430, 1000])
         self.splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
-        layout.addLayout(head)
-        layout.addWidget(self.splitter, 1)
+        self.layout().addWidget(self.splitter, 1)
 
     def _connect(self) -> None:
         d, b = self.dashboard, self.ctx.bridge
@@ -80,7 +91,6 @@ class TrainPage(QWidget):
         d.pause_button.clicked.connect(self.toggle_pause)
         d.stop_button.clicked.connect(self.stop)
         d.open_button.clicked.connect(self.open_in_restore)
-        self.resume_button.clicked.connect(self.choose_resume)
         self.form.preset.activated.connect(lambda _i: self.use_preset(self.form.preset.currentData()))
         self.form.load_button.clicked.connect(lambda: self.load_config())
         self.form.save_button.clicked.connect(lambda: self.save_config())
@@ -97,6 +107,8 @@ class TrainPage(QWidget):
         b.event.connect(lambda k, e: self._mine(k) and isinstance(e, History) and d.load_history(e))
         b.finished.connect(self._finished)
         b.failed.connect(self._failed)
+        self.quick.done.connect(self._quick_ended)
+        self.quick.failed.connect(lambda kind, message: self._quick_ended(kind, None, message))
         self._update_buttons()
 
     def _mine(self, key) -> bool:
@@ -104,20 +116,23 @@ class TrainPage(QWidget):
 
     # ------------------------------------------------------------- page hooks
     def on_shown(self) -> None:
-        if self.catalog is None and "catalog" not in self._quick:
+        self.ensure_built()
+        if self.catalog is None and not self.quick.busy("catalog"):
             QTimer.singleShot(0, self.load_catalog)   # the page paints first
-        QTimer.singleShot(0, self.dashboard.ensure_curves)
+        if self.dashboard.curves is None and not self.quick.busy("warm"):
+            self.quick.run("warm", warm_plots_job, None, "Loading the plotting library")
         if self.form.ready:
             self._form_changed()   # renders what a hide cut short
 
     def hideEvent(self, event) -> None:
         # another page, or the window closing: no quick job may start after the runner ended
-        for timer in (self._validate_timer, self._pairs_timer, self._params_timer):
-            timer.stop()
+        if self.form is not None:
+            for timer in (self._validate_timer, self._pairs_timer, self._params_timer):
+                timer.stop()
         super().hideEvent(event)
 
     def save_state(self) -> None:
-        if self.form.ready:
+        if self.form is not None and self.form.ready:
             try:
                 self.settings.set("train_form", self.form.values())
             except ValueError:
@@ -125,16 +140,12 @@ class TrainPage(QWidget):
 
     # ----------------------------------------------------------------- catalog
     def load_catalog(self) -> None:
-        if self.catalog is None and "catalog" not in self._quick:
-            self._quick["catalog"] = key = ("train-quick", "catalog", next(self._ids))
-            self.ctx.submit(catalog_job, None, key, title="Reading presets", device=QUICK_LANE,
-                            quiet=True)
+        if self.catalog is None:
+            self.quick.run("catalog", catalog_job, None, "Reading presets")
         self.refresh_datasets()
 
     def refresh_datasets(self) -> None:
-        key = ("train-quick", "datasets", next(self._ids))
-        self.ctx.submit(list_datasets_job, None, key, title="Listing datasets",
-                        device=LIBRARY_LANE, quiet=True)
+        self.quick.run("datasets", list_datasets_job, None, "Listing datasets", LIBRARY_LANE)
 
     def _catalog_ready(self, catalog: dict) -> None:
         self.catalog = catalog
@@ -169,9 +180,6 @@ class TrainPage(QWidget):
         return (self.form.arch.currentData(), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
 
     def _run_quick(self, kind: str) -> None:
-        if kind in self._quick:
-            self._again.add(kind)
-            return
         if kind == "pairs":
             spec = self._pairs_spec()
             self._shown_key[kind] = self.form.preview_key()
@@ -185,8 +193,7 @@ class TrainPage(QWidget):
             spec = (marker[0], self.form.values()["model"]["kwargs"])
             job, title = params_job, "Counting parameters"
             self.form.params_label.setText("Counting parameters…")
-        self._quick[kind] = key = ("train-quick", kind, next(self._ids))
-        self.ctx.submit(job, spec, key, title=title, device=QUICK_LANE, quiet=True)
+        self.quick.run(kind, job, spec, title)
 
     def _pairs_spec(self) -> PairsSpec:
         f = self.form
@@ -197,12 +204,16 @@ class TrainPage(QWidget):
 
     def _quick_ended(self, kind: str, result=None, error: str = "") -> None:
         f = self.form
+        if result is None and not error:
+            return   # aborted (the window is closing)
         if kind == "catalog":
             if error:
                 f.loading.setText(f"Could not read the presets: {error}")
                 self.ctx.status(f"Train page: {error}")
             else:
                 self._catalog_ready(result)
+        elif kind == "datasets" and error:
+            self.ctx.status(f"Could not list the named datasets: {error}")
         elif kind == "datasets":
             self.datasets = {d.get("name", ""): d for d in (result or [])}
             f.set_datasets(sorted(n for n in self.datasets if n))
@@ -213,9 +224,6 @@ class TrainPage(QWidget):
         elif kind == "params":
             f.params_label.setText(f"⚠ {error}" if error else f"{short_count(result)} parameters "
                                                               f"({result:,})")
-        if kind in self._again:
-            self._again.discard(kind)
-            self._run_quick(kind)
 
     # ------------------------------------------------------------- validation
     def validate(self) -> bool:
@@ -232,16 +240,19 @@ class TrainPage(QWidget):
 
     # ------------------------------------------------------------------ runs
     def active(self) -> bool:
-        return self.dashboard.state in ACTIVE
+        return self.dashboard is not None and self.dashboard.state in ACTIVE
 
     def start(self) -> bool:
         """Start a run with the form's config."""
+        self.ensure_built()
         if self.active() or not self.form.ready:
             return False
         if not self.validate():
             self.dashboard.show_error(self.form.error.text())
             return False
         raw = self.form.values()
+        if not raw.get("threads"):   # torch would take every core; the window needs one
+            raw["threads"] = max(1, (os.cpu_count() or 2) - 1)
         return self._submit(RunRequest(raw=raw, name=raw.get("name") or None),
                             raw.get("name") or "run")
 
@@ -252,6 +263,7 @@ class TrainPage(QWidget):
             return False
         overrides = (f"schedule.steps={int(steps)}",) if steps else ()
         self.ctx.navigate_requested.emit("Train")
+        self.ensure_built()
         return self._submit(RunRequest(resume=str(ref), overrides=overrides),
                             f"Resuming experiment {Path(str(ref)).name}")
 
@@ -298,9 +310,6 @@ class TrainPage(QWidget):
         self.dashboard.on_metrics(metrics)
 
     def _finished(self, key, event) -> None:
-        if isinstance(key, tuple) and key[0] == "train-quick":
-            self._quick.pop(key[1], None)
-            return self._quick_ended(key[1], event.result)
         if not self._mine(key):
             return
         result = event.result or {}
@@ -321,9 +330,6 @@ class TrainPage(QWidget):
         self._update_buttons()
 
     def _failed(self, key, event) -> None:
-        if isinstance(key, tuple) and key[0] == "train-quick":
-            self._quick.pop(key[1], None)
-            return self._quick_ended(key[1], error=event.message)
         if not self._mine(key):
             return
         self.dashboard.set_state("failed", event.message)
@@ -345,6 +351,7 @@ class TrainPage(QWidget):
 
     # ------------------------------------------------------------ files
     def load_config(self, path: str | None = None) -> bool:
+        self.ensure_built()
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Load run config", "", TOML_FILTER)
             if not path:
@@ -363,6 +370,7 @@ class TrainPage(QWidget):
         return True
 
     def save_config(self, path: str | None = None) -> bool:
+        self.ensure_built()
         from engine.atomic import write_text
         from engine.errors import ConfigError
         from training.config import RunConfig

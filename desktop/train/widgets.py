@@ -112,8 +112,8 @@ class ImageBox(QFrame):
             return QRectF()
         w, h = self.width(), self.height()
         s = min(w / self.image.width(), h / self.image.height())
-        if s > 1:
-            s = max(1.0, math.floor(s))  # whole multiples keep pixels square and sharp
+        if s >= 2:
+            s = math.floor(s)  # whole multiples keep pixels square and sharp
         dw, dh = self.image.width() * s, self.image.height() * s
         return QRectF((w - dw) / 2, (h - dh) / 2, dw, dh)
 
@@ -126,7 +126,7 @@ class ImageBox(QFrame):
                        Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.hint)
             return
         rect = self.target_rect()
-        smooth = rect.width() < self.image.width()
+        smooth = not float(rect.width() / self.image.width()).is_integer()
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         p.drawImage(rect, self.image)
 

@@ -47,15 +47,19 @@ class DilatedFCN(nn.Module):
     bottleneck block per entry of ``dilations`` at half resolution (bottleneck
     width 3/4 of ``width``), x2 upsampling and a 1x1 conv to ``out_channels``,
     sigmoid. Net 1 of the note: dilations=(2, 4, 8), residual=False,
-    upsample="transposed" (4x4 stride-2; checkerboard-prone). Net 2, the
-    default: dilations=(2, 3, 4), residual=True, upsample="pixelshuffle".
+    upsample="transposed" (stride 2; ``up_kernel`` 3 overlaps unevenly, the
+    classic checkerboard, 4 evenly). Net 2, the default: dilations=(2, 3, 4),
+    residual=True, upsample="pixelshuffle".
     """
 
     def __init__(self, in_channels: int = 3, out_channels: int = 2, width: int = 64,
-                 dilations=(2, 3, 4), residual: bool = True, upsample: str = "pixelshuffle") -> None:
+                 dilations=(2, 3, 4), residual: bool = True, upsample: str = "pixelshuffle",
+                 up_kernel: int = 4) -> None:
         super().__init__()
         if upsample not in ("transposed", "pixelshuffle"):
             raise ValueError("upsample must be 'transposed' or 'pixelshuffle'")
+        if up_kernel not in (2, 3, 4):
+            raise ValueError("up_kernel must be 2, 3 or 4")
         self.in_channels, self.out_channels, self.scale = int(in_channels), int(out_channels), 1
         self.size_multiple, self.fixed_size = 2, None
         self.receptive_radius = 4 + 2 * sum(2 * int(d) for d in dilations)
@@ -65,7 +69,8 @@ class DilatedFCN(nn.Module):
         self.blocks = nn.Sequential(*[Bottleneck(width, width * 3 // 4, int(d), residual)
                                       for d in dilations])
         if upsample == "transposed":
-            self.up = nn.ConvTranspose2d(width, width, 4, 2, 1)
+            self.up = nn.ConvTranspose2d(width, width, up_kernel, 2, padding=(up_kernel - 1) // 2,
+                                         output_padding=up_kernel % 2)
         else:
             self.up = pixel_shuffle_up(width)
         self.head = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(inplace=True),

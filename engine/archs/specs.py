@@ -86,7 +86,7 @@ DISCRIMINATORS = [
 DILATED = [
     _spec("dilated-fcn", "dense", "Dilated FCN (mask + depth)", ["dense"], "dilated:DilatedFCN",
           dict(in_channels=3, out_channels=2, width=64, dilations=(2, 3, 4), residual=True,
-               upsample="pixelshuffle"),
+               upsample="pixelshuffle", up_kernel=4),
           "Half-resolution dilated bottleneck blocks, x2 upsampling, sigmoid dense maps.",
           size_multiple=2),
     _spec("unet-ps", "dense", "U-Net with pixel shuffle", ["dense"], "dilated:UNetPS",

@@ -16,7 +16,7 @@ def photos(tmp_path, images):
 def open_page(window, qtbot):
     window.show_page("Datasets")
     page = window.pages["Datasets"]
-    qtbot.waitUntil(lambda: page.empty.isVisible() or page.entries, timeout=30000)
+    qtbot.waitUntil(lambda: page.empty.isVisible() or bool(page.entries), timeout=30000)
     return page
 
 

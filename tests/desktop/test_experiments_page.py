@@ -13,10 +13,12 @@ def fake_run(name: str, losses: list[float], dataset: str = "photos", lr: float 
     cfg = RunConfig(name=name)
     cfg.optim.lr = lr
     exp = create(cfg.to_dict(), name, f"{name} description", dataset)
-    for step, loss in enumerate(losses, 1):
-        exp.log(step, {"loss/total": loss, "loss/l1": loss, "lr": lr})
-    exp.log(len(losses), {"val/psnr": 30.0 + len(losses), "val/ssim": 0.9})
+    exp.log(1, {"loss/total": losses[0], "loss/l1": losses[0], "lr": lr})
+    exp.log(2, {"loss/total": 99.0, "loss/l1": 99.0, "lr": lr})            # undone below
     exp.log(2, {"event": "rollback", "reason": "loss is NaN", "to_step": 1})
+    for step, loss in enumerate(losses[1:], 2):
+        exp.log(step, {"loss/total": loss, "loss/l1": loss, "lr": lr / 2})
+    exp.log(len(losses), {"val/psnr": 30.0 + len(losses), "val/ssim": 0.9})
     exp.update(status=status, step=len(losses), total=len(losses),
                results={"psnr": 30.0 + len(losses), "ssim": 0.9})
     return exp
@@ -72,6 +74,7 @@ def test_compare_overlays_the_curves_of_selected_runs(window, qtbot, runs):
     assert page.draw() == 2
     items = page.plot.getPlotItem().listDataItems()
     assert sorted(len(i.xData) for i in items) == [3, 4]
+    assert max(max(i.yData) for i in items) < 1              # the rolled-back step is gone
     page.metric.setCurrentText("val/psnr")
     assert page.draw() == 2
     page.log_check.setChecked(True)

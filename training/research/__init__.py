@@ -32,8 +32,8 @@ def prepare(cfg):
     return (yield from prepare_data(cfg))
 
 
-def report(cfg, loop, data, exp):
+def run_report(cfg, loop, data, exp):
     """The measures of ``cfg.research.report`` on the finished run: (results, details)."""
-    from .report import run_report
+    from .report import run_report as run
 
-    return run_report(cfg, loop, data, exp)
+    return run(cfg, loop, data, exp)

@@ -41,6 +41,7 @@ from . import shapes as S
 VERSION = 1   # bump when a generator's output changes, so caches are remade
 DEFAULTS = {"labelled": (1000, 32), "composites": (1500, 64), "realsr": (16, 64)}   # count, size
 MAX_SOURCES = 48
+OBJECTS = ("circle", "square", "triangle", "ring", "cross", "diamond", "star")   # composites' shapes
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def composite(size: int, rng: np.random.Generator, sources) -> tuple[np.ndarray,
     for near, base in sorted(objects):                          # far ones first: near ones occlude
         side = int(size * (0.25 + 0.45 * near))
         if rng.random() < 0.5 or not sources:
-            m = S.shape_mask(S.SHAPES[int(rng.integers(len(S.SHAPES) - 3))], side, rng, (0.7, 0.95))
+            m = S.shape_mask(OBJECTS[int(rng.integers(len(OBJECTS)))], side, rng, (0.7, 0.95))
             look = np.clip(S.colour(rng) * (0.7 + 0.3 * rng.random((side, side, 1))), 0, 1)
         else:
             m = S.blob_mask(side, rng, (0.7, 0.95))

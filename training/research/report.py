@@ -102,7 +102,7 @@ def kernel(ctx: Context):
     learned = layer.kernel()[0, 0].detach().float().cpu().numpy()
     results, details = {}, {"kernel": np.round(learned, 5).tolist()}
     if layer.out_scale is not None:
-        results["out_scale"] = float(layer.out_scale)
+        results["out_scale"] = float(layer.out_scale.detach())
     truth = _true_kernel(ctx.cfg.data.recipe)
     if truth is not None and truth.shape == learned.shape:
         results["kernel_error"] = float(np.abs(learned - truth).max())

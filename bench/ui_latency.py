@@ -1,0 +1,210 @@
+"""UI latency: the longest event-loop stall while training and restoring, and launch time.
+
+    python bench/ui_latency.py [--steps 200] [--launches 3] [--platform offscreen|xcb]
+
+Stall: a QTimer fires every 5 ms on the UI thread and records the gaps
+between its ticks while a training job (the smoke preset, ~200 steps, the
+Train page's dashboard live on screen) and restores of the sample image run
+together on the Runner. A gap longer than the 5 ms interval is time the UI
+could not answer. Measured after the engine has warmed up (torch imported).
+
+Launch: a fresh process starts the app; the time from just before the
+process is spawned to the main window's first expose (or paint) event.
+
+Targets: stall <= 50 ms, launch <= 2 s.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TICK_MS = 5
+STALL_TARGET_MS = 50.0
+LAUNCH_TARGET_S = 2.0
+
+CHILD = r"""
+import sys, time
+sys.path.insert(0, {root!r})
+from desktop.app import create_app
+app = create_app(["bench"])
+from PySide6.QtCore import QEvent, QObject, QTimer
+from desktop.main_window import MainWindow
+from desktop.settings import Settings
+
+class First(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() in (QEvent.Type.Expose, QEvent.Type.Paint):
+            print("SHOWN", repr(time.time()), flush=True)
+            QTimer.singleShot(0, window.close)
+            obj.removeEventFilter(self)
+        return False
+
+window = MainWindow(Settings())
+first = First()
+window.installEventFilter(first)
+window.show()
+window.start_engine()
+app.exec()
+"""
+
+
+def launch_time(platform: str) -> float:
+    env = dict(os.environ, QT_QPA_PLATFORM=platform)
+    env["RESTORELAB_HOME"] = tempfile.mkdtemp(prefix="restorelab-bench-")
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT))], env=env,
+                         capture_output=True, text=True, timeout=120)
+    for line in out.stdout.splitlines():
+        if line.startswith("SHOWN"):
+            return float(line.split()[1]) - t0
+    raise SystemExit(f"the app did not show a window:\n{out.stderr[-2000:]}")
+
+
+def clean_images(folder: Path, n: int = 8) -> Path:
+    import numpy as np
+
+    from engine.imageio import write_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:96, 0:96] / 95.0
+    for i in range(n):
+        img = np.stack([x, y, (x + y) / 2], axis=2)[:, :, np.roll([0, 1, 2], i)]
+        img = img + 0.03 * rng.standard_normal(img.shape)
+        write_image(folder / f"img{i}.png", np.clip(img, 0, 1).astype(np.float32))
+    return folder
+
+
+def wait(app, condition, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def measure_stall(steps: int) -> dict:
+    from desktop.app import create_app
+
+    app = create_app(["bench"])
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    from desktop.train.form import write
+
+    window = MainWindow(Settings(), ask=lambda *_: True)
+    window.resize(1440, 900)
+    window.show()
+    window.start_engine()
+    train = window.pages["Train"]
+    window.show_page("Train")
+    if not (wait(app, lambda: window.engine_ready, 120) and wait(app, lambda: train.form.ready, 120)):
+        raise SystemExit("the engine or the Train page did not get ready")
+    train.use_preset("smoke")
+    f = train.form
+    f.folder.setText(str(clean_images(Path(tempfile.mkdtemp(prefix="bench-images-")))))
+    f.steps.setValue(steps)
+    f.val_every.setValue(max(1, steps // 8))
+    write(f.device, "cpu")
+
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append((now - last[0]) * 1000)
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(tick)
+    restore = window.restore_page
+    restores = [0]
+
+    def restore_again() -> None:   # keep a restore running for as long as training runs
+        item = restore.current_item()
+        if train.active() and (item is None or item.status in ("done", "failed")):
+            if item is not None and item.status == "done":
+                restores[0] += 1
+            restore.run_items([item]) if item is not None else restore.try_sample()
+
+    board = train.dashboard
+    loop = QEventLoop()   # the real event loop, as app.exec() runs it
+
+    def poll_once() -> None:
+        restore_again()
+        if board.state not in ("starting", "running"):
+            loop.quit()
+
+    poll = QTimer()
+    poll.setInterval(50)
+    poll.timeout.connect(poll_once)
+    started = time.perf_counter()
+    if not train.start():
+        raise SystemExit(f"training did not start: {f.error.text()}")
+    restore.try_sample()
+    last[0] = time.perf_counter()
+    timer.start()
+    poll.start()
+    QTimer.singleShot(900_000, loop.quit)
+    loop.exec()
+    elapsed = time.perf_counter() - started
+    timer.stop()
+    poll.stop()
+    state, error = board.state, board.error_label.text()
+    window.close()
+    window.deleteLater()
+    wait(app, lambda: False, 0.2)
+    if state != "done":
+        raise SystemExit(f"training ended '{state}': {error}")
+    stalls = sorted(g - TICK_MS for g in gaps)
+    return {"max": stalls[-1], "p99": stalls[int(0.99 * (len(stalls) - 1))],
+            "median": statistics.median(stalls), "over": sum(s > STALL_TARGET_MS for s in stalls),
+            "ticks": len(gaps), "seconds": elapsed, "steps": steps, "restores": restores[0]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200, help="training steps (default 200)")
+    parser.add_argument("--launches", type=int, default=3, help="launches to time (default 3)")
+    parser.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    args = parser.parse_args(argv)
+    os.environ["QT_QPA_PLATFORM"] = args.platform
+    os.environ.setdefault("RESTORELAB_HOME", tempfile.mkdtemp(prefix="restorelab-bench-"))
+
+    launches = [launch_time(args.platform) for _ in range(args.launches)]
+    s = measure_stall(args.steps)
+    launch = statistics.median(launches)
+    rows = [
+        ("launch to first expose (median)", f"{launch:.2f} s", f"<= {LAUNCH_TARGET_S:g} s",
+         launch <= LAUNCH_TARGET_S),
+        ("launch, each run", " ".join(f"{t:.2f}" for t in launches) + " s", "", None),
+        ("longest event-loop stall", f"{s['max']:.1f} ms", f"<= {STALL_TARGET_MS:g} ms",
+         s["max"] <= STALL_TARGET_MS),
+        ("stall p99 / median", f"{s['p99']:.1f} / {s['median']:.1f} ms", "", None),
+        (f"ticks late by > {STALL_TARGET_MS:g} ms", f"{s['over']} of {s['ticks']}", "", None),
+        ("training while measured", f"{s['steps']} steps in {s['seconds']:.1f} s", "", None),
+        ("restores finished meanwhile", str(s["restores"]), "", None),
+    ]
+    print(f"UI latency ({args.platform}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    print(f"{'measure':<{widths[0]}}  {'value':<{widths[1]}}  {'target':<{widths[2]}}  ok")
+    for name, value, target, ok in rows:
+        mark = "" if ok is None else ("yes" if ok else "NO")
+        print(f"{name:<{widths[0]}}  {value:<{widths[1]}}  {target:<{widths[2]}}  {mark}")
+    return 0 if all(ok is not False for *_rest, ok in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
