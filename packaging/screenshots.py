@@ -4,8 +4,11 @@
 
 Runs in a throwaway RESTORELAB_HOME (unless one is set), loads the shipped
 sample, restores it to completion with the default denoiser, compares it
-with its clean reference, and grabs each page and viewer mode. Works
-offscreen (QT_QPA_PLATFORM=offscreen is the default here).
+with its clean reference, and grabs each page and viewer mode. Then it names
+a dataset (../shared/data/train/BSDS500_train200) and previews its pairs,
+trains a small denoiser from the Train page and grabs the dashboard while it
+runs (with an injected NaN, so a rollback shows), and compares two runs in
+the journal. Works offscreen (QT_QPA_PLATFORM=offscreen is the default here).
 """
 from __future__ import annotations
 
@@ -97,6 +100,8 @@ def train_run(app, page, steps: int, lr: float, every: int, nan_at: int = 0):
 def shoot_training(app, window, grab) -> None:
     """Datasets with a preview, a running dashboard (real curves, previews, a rollback),
     and the journal comparing two runs."""
+    if not TRAIN_IMAGES.is_dir():
+        raise SystemExit(f"the training pages need clean images in {TRAIN_IMAGES}")
     datasets = window.pages["Datasets"]
     window.show_page("Datasets")
     wait(app, lambda: datasets.recipes, 60)

@@ -105,11 +105,10 @@ class CurveBoard(pg.GraphicsLayoutWidget):
         self._dirty: set[str] = set()
         self._refit: list[str] = []        # plots whose value range may need refitting
         for key, title, _log, (r, c, rs, cs) in PANELS:
-            plot = self.addPlot(row=r, col=c, rowspan=rs, colspan=cs)
+            plot = self.addPlot(row=r, col=c, rowspan=rs, colspan=cs, enableMenu=False)
             plot.getAxis("left").setWidth(AXIS_WIDTH)   # a label getting wider would relayout
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
-            plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.getViewBox().setDefaultPadding(0.04)
             plot.title_text = title

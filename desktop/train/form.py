@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QSpinBox, QToolButton,
+                               QLabel, QLineEdit, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from .losses import LossEditor
@@ -328,6 +328,19 @@ class RunForm(QWidget):
         set_path(raw, "data.recipe", self.recipe.recipe())
         raw["loss"] = self.losses.value()
         return raw
+
+    def load_file(self, path: str) -> None:
+        """Show a TOML run config (relative paths resolve against its folder)."""
+        from training.config import load_raw
+
+        self.set_raw(load_raw(path))
+
+    def save_file(self, path: str) -> None:
+        """Write the config, checked and complete, as TOML."""
+        from engine.atomic import write_text
+        from training.config import RunConfig
+
+        write_text(path, RunConfig.from_dict(self.values()).to_toml())
 
     def preview_key(self) -> tuple:
         return (tuple(inline(s) for s in self.recipe.recipe()), self.folder.text().strip(),

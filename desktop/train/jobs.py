@@ -9,8 +9,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 
 from engine.events import Event, Progress
@@ -162,7 +160,7 @@ class RunRequest:
 
 
 def train_run_job(req: RunRequest, control):
-    """Start or resume a run; a stopped run leaves its latest weights in the model library."""
+    """Start or resume a run (the engine registers stopped runs' weights as models too)."""
     from training.config import RunConfig
     from training.job import TrainSpec, resume_spec, train_job
 
@@ -171,11 +169,7 @@ def train_run_job(req: RunRequest, control):
         yield history(spec.resume, _checkpoint_step(spec.resume))
     else:
         spec = TrainSpec(RunConfig.from_dict(req.raw), experiment_name=req.name)
-    result = yield from train_job(spec, control)
-    if result.get("status") == "stopped" and not result.get("model") and result.get("path") \
-            and spec.config.loop != "classify" and not control.aborted:
-        result["model"] = save_stopped_model(result["path"])
-    return result
+    return (yield from train_job(spec, control))  # a stopped run registers its model too
 
 
 def _checkpoint_step(folder: str) -> int | None:
@@ -184,27 +178,6 @@ def _checkpoint_step(folder: str) -> int | None:
 
     step = read_card(Experiment(Path(folder)).checkpoint).get("step")
     return int(step) if step is not None else None
-
-
-def save_stopped_model(folder: str) -> str:
-    """Register a stopped run's checkpoint weights as a library model (the name the finished
-    run would get, so finishing later replaces it)."""
-    from engine.checkpoints import load_weights, save_model
-    from training.experiments import Experiment
-
-    exp = Experiment(Path(folder))
-    arch, kwargs, weights = load_weights(exp.checkpoint)
-    cfg = exp.config()
-    step = exp.meta.get("step", 0)
-    results = {k: v for k, v in (exp.meta.get("results") or {}).items() if k != "loss"}
-    card = {"task": cfg.get("task", ""), "scale": cfg.get("data", {}).get("scale", 1),
-            "training": cfg, "dataset": exp.meta.get("dataset", ""), "metrics": results,
-            "experiment": exp.number, "steps": step,
-            "description": f"{exp.meta.get('description') or exp.name} (stopped at step {step}; "
-                           "resume the experiment to train on)"}
-    entry = save_model(f"{exp.name}-{exp.number:04d}", weights, arch, kwargs, card)
-    exp.update(model=entry.id)
-    return entry.id
 
 
 # -- experiment history -------------------------------------------------------------

@@ -117,8 +117,7 @@ class TrainPage(QWidget):
     # ------------------------------------------------------------- page hooks
     def on_shown(self) -> None:
         self.ensure_built()
-        if self.catalog is None and not self.quick.busy("catalog"):
-            QTimer.singleShot(0, self.load_catalog)   # the page paints first
+        QTimer.singleShot(0, self.load_catalog)   # the page paints first
         if self.dashboard.curves is None and not self.quick.busy("warm"):
             self.quick.run("warm", warm_plots_job, None, "Loading the plotting library")
         if self.form.ready:
@@ -140,7 +139,8 @@ class TrainPage(QWidget):
 
     # ----------------------------------------------------------------- catalog
     def load_catalog(self) -> None:
-        if self.catalog is None:
+        """The form's choices (once) and the named datasets (at every visit: they change)."""
+        if self.catalog is None and not self.quick.busy("catalog"):
             self.quick.run("catalog", catalog_job, None, "Reading presets")
         self.refresh_datasets()
 
@@ -221,6 +221,8 @@ class TrainPage(QWidget):
             f.pairs.set_array(None if error else result)
             f.pairs.set_hint(error or f.pairs.hint)
             f.pairs_note.setText(f"⚠ {error}" if error else "Input | target, as training sees them")
+        elif kind == "warm":
+            QTimer.singleShot(0, self.dashboard.ensure_curves)   # now, not when a run starts
         elif kind == "params":
             f.params_label.setText(f"⚠ {error}" if error else f"{short_count(result)} parameters "
                                                               f"({result:,})")
@@ -354,44 +356,29 @@ class TrainPage(QWidget):
         self.ensure_built()
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Load run config", "", TOML_FILTER)
-            if not path:
-                return False
-        from engine.errors import ConfigError
-        from training.config import load_raw
-
-        try:
-            raw = load_raw(path)
-        except ConfigError as err:
-            self.form.error.setText(f"⚠ {err}")
-            self.ctx.status(str(err))
-            return False
-        self.form.set_raw(raw)
-        self.ctx.status(f"Loaded {Path(path).name}")
-        return True
+        return bool(path) and self._config_io(lambda: self.form.load_file(path),
+                                              f"Loaded {Path(path).name}")
 
     def save_config(self, path: str | None = None) -> bool:
         self.ensure_built()
-        from engine.atomic import write_text
-        from engine.errors import ConfigError
-        from training.config import RunConfig
-
-        try:
-            text = RunConfig.from_dict(self.form.values()).to_toml()
-        except (ConfigError, ValueError) as err:
-            self.form.error.setText(f"⚠ {err}")
-            self.ctx.status(f"Not saved: {err}")
+        if not self.validate():
+            self.ctx.status(f"Not saved: {self.form.error.text()}")
             return False
         if path is None:
             name = f"{self.form.name.text().strip() or 'run'}.toml"
             path, _ = QFileDialog.getSaveFileName(self, "Save run config", name, TOML_FILTER)
-            if not path:
-                return False
+        return bool(path) and self._config_io(lambda: self.form.save_file(path), f"Saved {path}")
+
+    def _config_io(self, action, done: str) -> bool:
+        from engine.errors import ConfigError
+
         try:
-            write_text(Path(path), text)
-        except OSError as err:
-            self.ctx.status(f"Could not save {path}: {err}")
+            action()
+        except (ConfigError, OSError, ValueError) as err:
+            self.form.error.setText(f"⚠ {err}")
+            self.ctx.status(str(err))
             return False
-        self.ctx.status(f"Saved {path}")
+        self.ctx.status(done)
         return True
 
     def choose_resume(self) -> None:

@@ -90,10 +90,12 @@ def test_rename_default_and_use_in_restore(window, user_model):
 def test_the_user_default_is_what_the_sample_uses(window, user_model):
     from desktop.restore.catalog import default_model
 
-    assert default_model("denoise", window.settings) == "my-denoiser"   # installed beats classical
+    assert default_model("denoise", window.settings) == "denoise-color"  # shipped beats classical
+    window.settings.set_default_model("denoise", "my-denoiser")
+    assert default_model("denoise", window.settings) == "my-denoiser"
     window.settings.set_default_model("denoise", "nlmeans")
     assert default_model("denoise", window.settings) == "nlmeans"
-    assert default_model("super-resolution", window.settings) == "bicubic"
+    assert default_model("super-resolution", window.settings) == "sr-x2"
 
 
 def test_import_and_export_wait_for_the_importer(window):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication
 
@@ -15,7 +15,7 @@ from desktop.settings import Settings
 def drop(window, paths):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPointF(window.width() / 2, window.height() / 2)
+    pos = QPoint(window.width() // 2, window.height() // 2)
     actions = Qt.DropAction.CopyAction
     enter = QDragEnterEvent(pos, actions, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
@@ -88,8 +88,8 @@ def test_paste_from_the_clipboard_adds_an_item(window, qtbot, restorelab_home):
 def test_first_launch_offers_the_sample_with_the_default_denoiser(window, qtbot):
     page = window.restore_page
     assert page.center.currentIndex() == 0                       # the empty page
-    assert page.picker.current_id() == "nlmeans"
-    assert "Non-local means" in page.empty.sample_text.text()
+    assert page.picker.current_id() == "denoise-color"                # the shipped denoiser
+    assert "Denoise (colour, blind)" in page.empty.sample_text.text()
     qtbot.mouseClick(page.empty.sample_button, Qt.MouseButton.LeftButton)
     assert len(page.queue.items) == 1
     item = page.queue.items[0]
