@@ -46,8 +46,19 @@ def output_paths(inputs: list[Path], output: Path, suffix: str | None) -> list[P
 
 def _rescale(pixels: np.ndarray, h: int, w: int) -> np.ndarray:
     down = h < pixels.shape[0]
-    out = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA if down else cv2.INTER_CUBIC)
+    out = cv2.resize(np.ascontiguousarray(pixels, dtype=np.float32), (w, h),
+                     interpolation=cv2.INTER_AREA if down else cv2.INTER_CUBIC)
     return np.clip(out if out.ndim == 3 else out[:, :, None], 0, 1)
+
+
+def restore_to_scale(restorer, pixels: np.ndarray, options: InferenceOptions,
+                     scale: int | None = None) -> Iterator[Event]:
+    """Restore, then resample to ``scale`` when it differs from the model's own
+    (area down, bicubic up): e.g. a x4 model asked for x2. Returns the pixels."""
+    out = yield from restore_pixels(restorer, pixels, options)
+    want = scale or restorer.scale
+    h, w = pixels.shape[0] * want, pixels.shape[1] * want
+    return out if out.shape[:2] == (h, w) else _rescale(out, h, w)
 
 
 def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
@@ -68,7 +79,7 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
             image = imageio.read_image(src)
             stage = f"{src.name} ({i + 1}/{len(inputs)})"
             pixels = image.pixels
-            run = restore_pixels(restorer, pixels, spec.inference)
+            run = restore_to_scale(restorer, pixels, spec.inference, spec.scale)
             while True:
                 try:
                     ev = next(run)
@@ -78,10 +89,6 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
                 if isinstance(ev, Progress):
                     ev = Progress(i + ev.done / max(ev.total, 1), len(inputs), stage)
                 yield ev
-            want = spec.scale or restorer.scale
-            h, w = pixels.shape[0] * want, pixels.shape[1] * want
-            if out.shape[:2] != (h, w):
-                out = _rescale(out, h, w)
             imageio.write_image(dst, out, image.info)
         except RestoreLabError as err:
             failed.append(str(src))

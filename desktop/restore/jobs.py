@@ -86,16 +86,6 @@ def _restorer(spec: RestoreItemSpec):
     return found
 
 
-def _resize_to(pixels: np.ndarray, h: int, w: int) -> np.ndarray:
-    """The model's output resampled to the chosen output scale (area down, bicubic up)."""
-    import cv2
-
-    down = h < pixels.shape[0]
-    out = cv2.resize(np.ascontiguousarray(pixels, dtype=np.float32), (w, h),
-                     interpolation=cv2.INTER_AREA if down else cv2.INTER_CUBIC)
-    return np.clip(out if out.ndim == 3 else out[:, :, None], 0.0, 1.0)
-
-
 def _set_threads(n: int, net: bool) -> None:
     if not n:
         return
@@ -112,7 +102,8 @@ def restore_item_job(spec: RestoreItemSpec, control):
     """Read (unless given), restore and return a :class:`RestoreResult`; nothing is written."""
     from engine import imageio
     from engine.events import Log, Progress
-    from engine.inference import InferenceOptions, restore_pixels
+    from engine.inference import InferenceOptions
+    from engine.restore import restore_to_scale
 
     started = time.monotonic()
     yield Progress(0, 1, "reading")
@@ -125,7 +116,7 @@ def restore_item_job(spec: RestoreItemSpec, control):
     options = InferenceOptions(tile=spec.tile or None, budget_mb=spec.budget_mb,
                                precision=spec.precision, strength=spec.strength,
                                postprocess=tuple(spec.post))
-    run = restore_pixels(restorer, image.pixels, options)
+    run = restore_to_scale(restorer, image.pixels, options, spec.scale or None)
     while True:
         try:
             event = next(run)
@@ -136,10 +127,6 @@ def restore_item_job(spec: RestoreItemSpec, control):
         if control.stop_requested:  # one image: nothing worth keeping half done
             run.close()
             return None
-    want = spec.scale or restorer.scale
-    h, w = image.pixels.shape[0] * want, image.pixels.shape[1] * want
-    if out.shape[:2] != (h, w):
-        out = _resize_to(out, h, w)
     yield Progress(1, 1, "done")
     return RestoreResult(image, out.astype(np.float32, copy=False), restorer.title,
                          time.monotonic() - started)
