@@ -52,8 +52,13 @@ class DenseBlock(nn.Module):
 class RDN(nn.Module):
     def __init__(self, in_channels: int = 3, out_channels: int = 3, scale: int = 2,
                  G0: int = 64, G: int = 64, D: int = 16, C: int = 8,
-                 antialias: str = "none") -> None:
+                 antialias: str = "none", global_skip: str = "none") -> None:
         super().__init__()
+        if global_skip not in ("none", "bicubic"):
+            raise ValueError("global_skip must be 'none' or 'bicubic'")
+        # "bicubic": the net learns the residual over a bicubic upscale of its input,
+        # so it starts at bicubic quality and trains far faster (a short CPU schedule)
+        self.global_skip = global_skip
         if scale not in (2, 3, 4):
             raise ValueError("RDN scale must be 2, 3 or 4")
         if antialias not in ("none", "blurpool"):
@@ -81,4 +86,7 @@ class RDN(nn.Module):
             f = block(f)
             outs.append(f)
         f = self.gff(torch.cat(outs, dim=1)) + f_1
-        return self.upsample(f)
+        out = self.upsample(f)
+        if self.global_skip == "bicubic" and self.in_channels == self.out_channels:
+            out = out + F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        return out

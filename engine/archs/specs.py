@@ -105,7 +105,7 @@ SRRESNET = [
 RDN = [
     _spec("rdn", "sr", "Residual dense network", ["super-resolution"], "rdn:RDN",
           dict(in_channels=3, out_channels=3, scale=2, G0=64, G=64, D=16, C=8,
-               antialias="none"),
+               antialias="none", global_skip="none"),
           "Residual dense blocks with global feature fusion; pixel-shuffle upsampling (+ blur)."),
 ]
 

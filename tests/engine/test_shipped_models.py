@@ -70,4 +70,5 @@ def test_shipped_model_beats_its_baseline(model):
         assert psnr(out, target) > 25.0
         return
     assert out.shape == clean.shape
-    assert psnr(out, clean) > psnr(baseline, clean) + 0.5
+    margin = 3.0 if card["task"] == "denoise" else 0.1  # dB over the noisy input / bicubic / blurred
+    assert psnr(out, clean) > psnr(baseline, clean) + margin
