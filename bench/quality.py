@@ -114,14 +114,15 @@ def score(model: str, items, score_kw, options) -> tuple[float, float, float]:
     return float(np.mean(ps)), float(np.mean(ss)), secs / (pixels / 1e6)
 
 
-def models_by_kind(explicit: list[str] | None) -> dict[str, list[str]]:
+def models_by_kind(explicit: list[str] | None) -> dict[str, list[tuple[str, int]]]:
+    """Learned models per benchmark kind, as (id, scale)."""
     from engine.checkpoints import find_model, list_models
 
     entries = [find_model(m) for m in explicit] if explicit else list_models()
-    out: dict[str, list[str]] = {k: [] for k in BASELINES}
+    out: dict[str, list[tuple[str, int]]] = {k: [] for k in BASELINES}
     for e in entries:
         if e is not None and TASK_KIND.get(e.task):
-            out[TASK_KIND[e.task]].append(e.id)
+            out[TASK_KIND[e.task]].append((e.id, int(e.card.get("scale", 1))))
     return out
 
 
@@ -142,7 +143,9 @@ def main() -> None:
     for kind in args.kinds:
         for ds, proto, items, score_kw, opts in cases(kind, args.limit):
             published = ", ".join(f"{k} {v:.2f}" for k, v in PUBLISHED.get((ds, proto), {}).items())
-            for model in BASELINES[kind] + learned[kind]:
+            scale = opts.get("scale", 1) if kind == "sr" else 1
+            models = [m for m, s in learned[kind] if kind != "sr" or s == scale]
+            for model in BASELINES[kind] + models:
                 model_opts = opts if model in BASELINES[kind] else {}
                 p, s, spm = score(model, items, score_kw, model_opts)
                 row = f"| {ds} | {proto} | {model} | {p:.2f} | {s:.4f} | {spm:.2f} | {published} |"

@@ -75,6 +75,17 @@ def test_research_preset_runs_a_few_steps(name, images):
             assert np.isfinite(results[expect[measure]]), (measure, results)
 
 
+def test_the_gan_recipe_rolls_back_a_nan(images):
+    """004's recipe survives a NaN loss: back to the last good state, lower lr, go on."""
+    from engine.events import Rollback
+
+    cfg = load_run(preset="r004c-realsr-gan", overrides=[*tiny("r004c-realsr-gan", images),
+                                                         "schedule.steps=3", "watchdog.inject_nan=[2]"])
+    events = list(drive(train_job, TrainSpec(cfg)))
+    assert isinstance(events[-1], Finished) and events[-1].result["step"] == 3
+    assert [e.step for e in events if isinstance(e, Rollback)] == [0]   # the start was the last good state
+
+
 def test_kernel_recovery_preset_finds_the_blur_kernel():
     """000 (a) at its default size: MSE to ~0 and the learned kernel within 0.02 of h."""
     cfg = load_run(preset="r000a-deconv-kernel")

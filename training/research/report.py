@@ -100,7 +100,7 @@ def kernel(ctx: Context):
     if layer is None:
         return {}, {}
     learned = layer.kernel()[0, 0].detach().float().cpu().numpy()
-    results, details = {}, {"kernel": np.round(learned, 5).tolist()}
+    results, details = {}, {"kernel": np.round(learned.astype(np.float64), 5).tolist()}
     if layer.out_scale is not None:
         results["out_scale"] = float(layer.out_scale.detach())
     truth = _true_kernel(ctx.cfg.data.recipe)
