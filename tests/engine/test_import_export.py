@@ -68,7 +68,7 @@ def test_malicious_pickle_is_refused_without_running_anything(tmp_path, protocol
     with pytest.raises(ModelError, match="refused" if protocol == 2 else "not a readable"):
         import_model(path)
     assert not Path(MARKER).exists()
-    assert checkpoints.list_models() == []
+    assert [m for m in checkpoints.list_models() if not m.shipped] == []
 
 
 def test_import_rejects_non_models(tmp_path):
