@@ -34,7 +34,7 @@ test: $(STAMP) sysdeps
 
 # The desktop tests again, in real windows on a virtual X server.
 test-xcb: $(STAMP) sysdeps
-	xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb $(BIN)/python -m pytest tests/desktop -q
+	xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb $(BIN)/python -m pytest tests/desktop
 
 test-fast: $(STAMP)
 	$(PYTEST) -x -q -m "not slow and not xcb"
