@@ -6,15 +6,15 @@ Same logic as ``restorelab datasets`` (``training.datasets.add_named`` /
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout,
-                               QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
-                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QFrame,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
+                               QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from .. import theme
 from ..train.jobs import (LIBRARY_LANE, QUICK_LANE, PairsSpec, add_dataset_job, catalog_job,
                           list_datasets_job, pairs_job, remove_dataset_job, short_size)
 from ..train.quick import QuickJobs
+from .widgets import page_header, record_table
 from ..train.widgets import ImageBox, inline, parse_inline, section
 
 COLUMNS = ("Name", "Kind", "Images", "Size", "Storage", "Folder", "Created", "Description")
@@ -41,36 +41,11 @@ class DatasetsPage(QWidget):
             self._build()
 
     def _build(self) -> None:
-        title = QLabel("Datasets", objectName="pageTitle")
-        subtitle = QLabel("Name a folder of clean images (or input/target pairs) once, train "
-                          "on it by name.", objectName="hint")
-        self.notice = QLabel("", objectName="hint")
-        self.notice.setWordWrap(True)
-        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.clicked.connect(self.refresh)
-        head = QHBoxLayout()
-        texts = QVBoxLayout()
-        texts.setSpacing(2)
-        for w in (title, subtitle, self.notice):
-            texts.addWidget(w)
-        head.addLayout(texts, 1)
-        head.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignBottom)
+        head, self.notice, self.refresh_button = page_header(
+            "Datasets", "Name a folder of clean images (or input/target pairs) once, train "
+                          "on it by name.", self.refresh)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(30)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table = record_table(COLUMNS, stretch=5)
         self.table.itemSelectionChanged.connect(self._selected)
         self.empty = QLabel("No datasets yet: name a folder on the right.", objectName="hint")
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFrame, 
 
 from ..train.jobs import LIBRARY_LANE, curves_job
 from ..train.quick import QuickJobs
+from .widgets import page_header, record_table
 from ..train.widgets import section
 
 COLUMNS = ("#", "Name", "Date", "Dataset", "Description", "Status", "Results")
@@ -50,34 +51,11 @@ class ExperimentsPage(QWidget):
             self._build()
 
     def _build(self) -> None:
-        title = QLabel("Experiments", objectName="pageTitle")
-        subtitle = QLabel("Every training run: what it was, how it went, what you thought of it. "
-                          "Select several to compare.", objectName="hint")
-        self.notice = QLabel("", objectName="hint")
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.clicked.connect(self.refresh)
-        head = QHBoxLayout()
-        texts = QVBoxLayout()
-        texts.setSpacing(2)
-        for w in (title, subtitle, self.notice):
-            texts.addWidget(w)
-        head.addLayout(texts, 1)
-        head.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignBottom)
+        head, self.notice, self.refresh_button = page_header(
+            "Experiments", "Every training run: what it was, how it went, what you thought of it. "
+                          "Select several to compare.", self.refresh)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(30)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table = record_table(COLUMNS, stretch=4, multi=True)
         self.table.itemSelectionChanged.connect(self._selected)
 
         card = QFrame(objectName="card")
