@@ -14,7 +14,7 @@ from .. import theme
 from ..train.jobs import (LIBRARY_LANE, QUICK_LANE, PairsSpec, add_dataset_job, catalog_job,
                           list_datasets_job, pairs_job, remove_dataset_job, short_size)
 from ..train.quick import QuickJobs
-from .widgets import page_header, record_table
+from .widgets import lay_out_page, page_header, record_table
 from ..train.widgets import ImageBox, inline, parse_inline, section
 
 COLUMNS = ("Name", "Kind", "Images", "Size", "Storage", "Folder", "Created", "Description")
@@ -128,12 +128,7 @@ class DatasetsPage(QWidget):
         split.addWidget(left)
         split.addWidget(card)
         split.setStretchFactor(0, 1)
-        split.setSizes([860, 360])
-        split.setChildrenCollapsible(False)
-        layout = self.layout()
-        layout.setSpacing(14)
-        layout.addLayout(head)
-        layout.addWidget(split, 1)
+        lay_out_page(self, head, split, [860, 360])
         self._selected()
 
     # ------------------------------------------------------------------- jobs

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFrame, 
 
 from ..train.jobs import LIBRARY_LANE, curves_job
 from ..train.quick import QuickJobs
-from .widgets import page_header, record_table
+from .widgets import lay_out_page, page_header, record_table
 from ..train.widgets import section
 
 COLUMNS = ("#", "Name", "Date", "Dataset", "Description", "Status", "Results")
@@ -120,12 +120,7 @@ class ExperimentsPage(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(self.tabs)
-        split.setSizes([380, 420])
-        split.setChildrenCollapsible(False)
-        layout = self.layout()
-        layout.setSpacing(14)
-        layout.addLayout(head)
-        layout.addWidget(split, 1)
+        lay_out_page(self, head, split, [380, 420])
         self._selected()
 
     # ------------------------------------------------------------------- list

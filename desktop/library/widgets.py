@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QTableWidget, QVBoxLayout)
+                               QSplitter, QTableWidget, QVBoxLayout, QWidget)
 
 
 def page_header(title: str, subtitle: str, on_refresh) -> tuple[QHBoxLayout, QLabel, QPushButton]:
@@ -41,3 +41,13 @@ def record_table(columns: list[str], stretch: int, multi: bool = False) -> QTabl
     header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return table
+
+
+def lay_out_page(page: QWidget, head: QHBoxLayout, split: QSplitter, sizes: list[int]) -> None:
+    """Header above a non-collapsing splitter that takes the rest of the page."""
+    split.setSizes(sizes)
+    split.setChildrenCollapsible(False)
+    layout = page.layout()
+    layout.setSpacing(14)
+    layout.addLayout(head)
+    layout.addWidget(split, 1)

@@ -165,6 +165,19 @@ class Loop:
         """Why a gradient norm is unusable ('' when fine; fp16 overflow is the scaler's job)."""
         return "" if self.scaler is not None or math.isfinite(norm) else f"gradient norm is {norm}"
 
+    def update_generator(self, loss: torch.Tensor, metrics: dict, reason: str):
+        """Step the main net unless the loss (``reason``) or its gradient is bad, then EMA.
+
+        Returns (grad norm, None) or (None, a failed StepResult for the watchdog)."""
+        if not reason:
+            norm = self.backward_step(loss, "g", self.net.parameters())
+            reason = self.bad_grad(norm)
+        if reason:
+            return None, StepResult(metrics, ok=False, reason=reason)
+        if self.ema is not None:
+            self.ema.update(self.net)
+        return norm, None
+
     # -- checkpoint state (tensors and plain containers only) ----------------------
     def state_dict(self) -> dict:
         state = {f"opt_{k}": opt.state_dict() for k, (opt, _) in self.optimizers.items()}

@@ -59,13 +59,9 @@ class AdversarialLoop(SupervisedLoop):
         if poison:
             total = total * float("nan")
         metrics, reason = self.check(total, terms)
-        if reason:
-            return StepResult(metrics, ok=False, reason=reason)
-        norm = self.backward_step(total, "g", self.net.parameters())
-        if self.bad_grad(norm):
-            return StepResult(metrics, ok=False, reason=self.bad_grad(norm))
-        if self.ema is not None:
-            self.ema.update(self.net)
+        norm, failed = self.update_generator(total, metrics, reason)
+        if failed:
+            return failed
 
         # discriminator, unless the stepper says it is winning already
         stepped = self.last_d >= self.cfg.adversarial.stepper

@@ -89,13 +89,9 @@ class ClassifyLoop(Loop):
         accuracy = float(all_mean((logits.argmax(1) == labels).float().mean(), self.world))
         metrics = {"loss/total": value, "loss/ce": value, "train/accuracy": accuracy}
         reason = bad_loss(value, self.cfg.watchdog.max_loss if self.cfg.watchdog.enabled else 0)
-        if reason:
-            return StepResult(metrics, ok=False, reason=reason)
-        norm = self.backward_step(loss, "g", self.net.parameters())
-        if self.bad_grad(norm):
-            return StepResult(metrics, ok=False, reason=self.bad_grad(norm))
-        if self.ema is not None:
-            self.ema.update(self.net)
+        norm, failed = self.update_generator(loss, metrics, reason)
+        if failed:
+            return failed
         return StepResult(metrics, extra={"grad_norm": norm})
 
     @torch.no_grad()

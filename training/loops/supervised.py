@@ -59,11 +59,7 @@ class SupervisedLoop(Loop):
         inp, target = (t.to(self.device, non_blocking=True) for t in batch)
         _, total, terms = self.forward(inp, target, poison)
         metrics, reason = self.check(total, terms)
-        if reason:
-            return StepResult(metrics, ok=False, reason=reason)
-        norm = self.backward_step(total, "g", self.net.parameters())
-        if self.bad_grad(norm):
-            return StepResult(metrics, ok=False, reason=self.bad_grad(norm))
-        if self.ema is not None:
-            self.ema.update(self.net)
+        norm, failed = self.update_generator(total, metrics, reason)
+        if failed:
+            return failed
         return StepResult(metrics, extra={"grad_norm": norm})
