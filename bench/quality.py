@@ -1,14 +1,18 @@
-"""Quality benchmark: models vs classical baselines vs published figures.
+"""Quality benchmark: models vs classical baselines vs published figures, and the targets.
 
 Protocols (see DESIGN.md, "Data"):
   SR x2/x4 on Set5, Set14, BSD100: HR cropped to a multiple of the scale,
       MATLAB-style bicubic LR (8-bit), PSNR/SSIM on Y with a border of `scale`.
-  Denoise on CBSD68, AWGN sigma 15/25/50 on the 0-255 scale, fixed seed, RGB.
+  Denoise on CBSD68, AWGN sigma 15/25/50 on the 0-255 scale, fixed seed, RGB (float, unclipped:
+      the published protocol); "q8" rows clip and quantise the noisy input to 8 bits as a
+      camera file is; Set12 (grey) sigma 25, and its image 01 alone.
   Deblur on CBSD68, Gaussian blur sigma 1.6 and 2.4 (symmetric border) + 1% AWGN, RGB.
   Sobel on BSD100 against the exact note-002 target (grey, blur 1.3, Sobel magnitude).
-Outputs are quantised to 8 bits before scoring, as the standard evaluation does.
+Models with a level map run blind (the default) and, in "given" rows, with the true sigma,
+as the classical Wiener/Richardson-Lucy always get it. Outputs are quantised to 8 bits before
+scoring, as the standard evaluation does.
 
-Usage: python bench/quality.py [--models ID ...] [--limit N] [--out docs/quality.md]
+Usage: python bench/quality.py [--models ID ...] [--limit N] [--out docs/quality.md] [--update-cards]
 Without --models, every shipped/installed model is scored beside the baselines.
 """
 from __future__ import annotations
@@ -82,7 +86,17 @@ def cases(kind: str, limit: int | None):
             rng = np.random.default_rng(0)
             items = [(n, (c + rng.normal(0, sigma / 255.0, c.shape)).astype(np.float32), c)
                      for n, c in load_set("CBSD68", limit)]
-            yield "CBSD68", f"sigma{sigma}", items, {}, {}
+            yield "CBSD68", f"sigma{sigma}", items, {}, {"sigma": sigma}
+        for sigma in (25, 50):
+            rng = np.random.default_rng(0)
+            items = [(n, q8(c + rng.normal(0, sigma / 255.0, c.shape)).astype(np.float32), c)
+                     for n, c in load_set("CBSD68", limit)]
+            yield "CBSD68", f"sigma{sigma}-q8", items, {}, {"sigma": sigma}
+        rng = np.random.default_rng(0)
+        grey = [(n, (c + rng.normal(0, 25 / 255.0, c.shape)).astype(np.float32), c)
+                for n, c in load_set("Set12", limit)]
+        yield "Set12", "sigma25", grey, {}, {"sigma": 25}
+        yield "Set12 01", "sigma25", grey[:1], {}, {"sigma": 25}
     elif kind == "deblur":
         for sigma in (1.6, 2.4):
             rng = np.random.default_rng(0)
@@ -114,16 +128,79 @@ def score(model: str, items, score_kw, options) -> tuple[float, float, float]:
     return float(np.mean(ps)), float(np.mean(ss)), secs / (pixels / 1e6)
 
 
-def models_by_kind(explicit: list[str] | None) -> dict[str, list[tuple[str, int]]]:
-    """Learned models per benchmark kind, as (id, scale)."""
+def models_by_kind(explicit: list[str] | None) -> dict[str, list[tuple[str, int, str]]]:
+    """Learned models per benchmark kind, as (id, scale, level map kind or '')."""
     from engine.checkpoints import find_model, list_models
 
     entries = [find_model(m) for m in explicit] if explicit else list_models()
-    out: dict[str, list[tuple[str, int]]] = {k: [] for k in BASELINES}
+    out: dict[str, list[tuple[str, int, str]]] = {k: [] for k in BASELINES}
     for e in entries:
         if e is not None and TASK_KIND.get(e.task):
-            out[TASK_KIND[e.task]].append((e.id, int(e.card.get("scale", 1))))
+            level = (e.card.get("kwargs") or {}).get("level", "none")
+            out[TASK_KIND[e.task]].append((e.id, int(e.card.get("scale", 1)),
+                                           level if level in ("noise", "blur") else ""))
     return out
+
+
+# (model, set, protocol, row variant, target PSNR, what the target is)
+TARGETS = [
+    ("denoise-color", "CBSD68", "sigma15", "", 33.5, "CBM3D 33.52"),
+    ("denoise-color", "CBSD68", "sigma25", "", 30.8, "CBM3D 30.71"),
+    ("denoise-color", "CBSD68", "sigma50", "", 27.4, "CBM3D 27.38"),
+    ("denoise-color", "Set12 01", "sigma25", "", 29.0, "grey photo; public DnCNN-25 29.70"),
+    ("sr-x2", "Set5", "x2", "", 37.0, "FSRCNN 37.00"),
+    ("sr-x2", "Set14", "x2", "", 32.6, "FSRCNN 32.63"),
+    ("sr-x4", "Set5", "x4", "", 30.7, "FSRCNN 30.72"),
+    ("sr-x4", "Set14", "x4", "", 27.6, "FSRCNN 27.61"),
+    ("deblur", "CBSD68", "blur1.6", "", "wiener+1", "non-blind Wiener + 1 dB (blind model)"),
+    ("deblur", "CBSD68", "blur2.4", "", "wiener+1", "non-blind Wiener + 1 dB (blind model)"),
+    ("deblur", "CBSD68", "blur1.6", " (sigma given)", "wiener+2", "Wiener + 2 dB (both non-blind)"),
+    ("deblur", "CBSD68", "blur2.4", " (sigma given)", "wiener+2", "Wiener + 2 dB (both non-blind)"),
+    ("sobel-edges", "BSD100", "sobel", "", 30.0, "original pix2pix 28.26"),
+]
+
+
+def target_rows(results: dict) -> list[str]:
+    """The 'vs target' table: our figure, the target, the gap, and how the model was trained."""
+    from engine.checkpoints import find_model
+
+    rows = ["| model | set | protocol | target | ours | gap | trained |", "|---|---|---|---|---|---|---|"]
+    for model, ds, proto, variant, target, what in TARGETS:
+        ours = results.get((model + variant, ds, proto))
+        if isinstance(target, str):   # relative to the classical filter on the same images
+            base = results.get(("wiener", ds, proto))
+            target = None if base is None else base + float(target.split("+")[1])
+        entry = find_model(model)
+        card = entry.card if entry else {}
+        trained = (f"{card.get('train_minutes', '?')} min, {card.get('steps', '?')} steps"
+                   if card else "not installed")
+        if ours is None or target is None:
+            rows.append(f"| {model}{variant} | {ds} | {proto} | {what} | — | — | {trained} |")
+            continue
+        gap = ours - target
+        mark = "met" if gap >= 0 else f"{gap:+.2f} dB"
+        rows.append(f"| {model}{variant} | {ds} | {proto} | >= {target:.2f} ({what}) | {ours:.2f} "
+                    f"| {mark} | {trained} |")
+    return rows
+
+
+def update_cards(results: dict) -> None:
+    """Write each shipped model's benchmark figures into its card (metrics.bench)."""
+    from engine.atomic import write_json
+    from engine.checkpoints import find_model
+
+    per_model: dict[str, dict[str, float]] = {}
+    for (method, ds, proto), value in results.items():
+        model, _, variant = method.partition(" (")
+        per_model.setdefault(model, {})[f"{ds} {proto}" + (f" ({variant}" if variant else "")] = \
+            round(value, 2)
+    for model, figures in per_model.items():
+        entry = find_model(model)
+        if entry is None or not entry.shipped:
+            continue
+        card = dict(entry.card)
+        card["metrics"] = {**card.get("metrics", {}), "bench": figures}
+        write_json(entry.path / "card.json", card)
 
 
 def main() -> None:
@@ -132,28 +209,44 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="images per set (quick runs)")
     parser.add_argument("--kinds", nargs="*", default=list(BASELINES), choices=list(BASELINES))
     parser.add_argument("--out", default=str(ROOT / "docs" / "quality.md"))
+    parser.add_argument("--update-cards", action="store_true",
+                        help="write the figures into the shipped models' cards")
     args = parser.parse_args()
     learned = models_by_kind(args.models)
     lines = ["# Quality benchmark", "",
              f"Made by `python bench/quality.py{' --limit ' + str(args.limit) if args.limit else ''}` "
              f"({time.strftime('%Y-%m-%d')}); CPU seconds per output megapixel (process time, "
-             "2 cores). Published figures from SEED-NOTES.md.", "",
+             "2 cores). Published figures from SEED-NOTES.md. Level-map models run blind unless "
+             "the row says \"sigma given\".", "",
              "| set | protocol | method | PSNR | SSIM | s/MP | published PSNR |",
              "|---|---|---|---|---|---|---|"]
+    results: dict[tuple[str, str, str], float] = {}
     for kind in args.kinds:
         for ds, proto, items, score_kw, opts in cases(kind, args.limit):
             published = ", ".join(f"{k} {v:.2f}" for k, v in PUBLISHED.get((ds, proto), {}).items())
             scale = opts.get("scale", 1) if kind == "sr" else 1
-            models = [m for m, s in learned[kind] if kind != "sr" or s == scale]
-            for model in BASELINES[kind] + models:
-                model_opts = opts if model in BASELINES[kind] else {}
+            runs = [(m, m, opts) for m in BASELINES[kind]]
+            for model, s, level in learned[kind]:
+                if kind == "sr" and s != scale:
+                    continue
+                runs.append((model, model, {}))
+                if level and "sigma" in opts:
+                    runs.append((f"{model} (sigma given)", model, {"sigma": opts["sigma"]}))
+            for label, model, model_opts in runs:
                 p, s, spm = score(model, items, score_kw, model_opts)
-                row = f"| {ds} | {proto} | {model} | {p:.2f} | {s:.4f} | {spm:.2f} | {published} |"
+                results[(label, ds, proto)] = p
+                row = f"| {ds} | {proto} | {label} | {p:.2f} | {s:.4f} | {spm:.2f} | {published} |"
                 print(row, flush=True)
                 lines.append(row)
+    lines += ["", "## Against the targets", "",
+              "Full sets unless the header says --limit. \"trained\": CPU training time and steps "
+              "of the shipped model (its card).", "", *target_rows(results)]
+    print("\n".join(lines[-len(TARGETS) - 2:]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
+    if args.update_cards:
+        update_cards(results)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,14 @@ class Restorer:
     def run(self, x: np.ndarray, precision: str | None = None) -> np.ndarray:
         raise NotImplementedError
 
+    def prepare(self, pixels: np.ndarray) -> str:
+        """Look at the whole image once before it is tiled; returns a note for the log ('' none)."""
+        return ""
+
+    def finish(self, out: np.ndarray) -> np.ndarray:
+        """Whole-image step after the tiles are assembled (e.g. per-image normalisation)."""
+        return out
+
     def bytes_per_pixel(self) -> float:
         """Rough working memory per input pixel while running a tile."""
         return 64.0
@@ -57,8 +65,14 @@ class ClassicalRestorer(Restorer):
 
 
 class NetRestorer(Restorer):
+    """A network. Nets with a level map (``module.level``: "noise" or "blur") get it as an
+    extra constant input channel: ``options["sigma"]`` when the user gives one, else the
+    blind value (noise) or a whole-image estimate (blur). ``output_normalise = "max"``
+    divides the assembled output by its maximum (nets trained on raw filter magnitudes)."""
+
     def __init__(self, module, spec: ArchSpec, kwargs: Mapping[str, Any] | None = None,
-                 device: str = "cpu", precision: str = "fp32") -> None:
+                 device: str = "cpu", precision: str = "fp32",
+                 options: Mapping[str, Any] | None = None, output_normalise: str = "") -> None:
         import torch
 
         if precision not in PRECISIONS:
@@ -73,6 +87,12 @@ class NetRestorer(Restorer):
         self.fixed_size = getattr(module, "fixed_size", None)
         self.tiles = spec.tiles
         self.receptive_radius = int(getattr(module, "receptive_radius", 16))
+        self.level = str(getattr(module, "level", "none"))
+        if self.level != "none":
+            self.in_channels -= 1          # callers hand over the image; the map is added here
+        self.sigma = _level_sigma(self.level, (options or {}).get("sigma"))
+        self.level_value: float | None = None
+        self.output_normalise = output_normalise
         self.device = torch.device(device)
         self.precision = precision if precision in spec.precisions else "fp32"
         self.module = module.to(self.device).eval()
@@ -80,6 +100,27 @@ class NetRestorer(Restorer):
             self.module = self.module.to(memory_format=torch.channels_last)
         self._width = max((m.out_channels for m in module.modules() if hasattr(m, "out_channels")
                            and isinstance(getattr(m, "out_channels"), int)), default=64)
+
+    def prepare(self, pixels: np.ndarray) -> str:
+        from . import levels
+
+        if self.level == "noise":
+            self.level_value = levels.noise_level_map_value(self.sigma)
+            return f"noise sigma {self.sigma:g} (given)" if self.sigma is not None else \
+                "noise level: blind (the model estimates it)"
+        if self.level == "blur":
+            sigma = self.sigma if self.sigma is not None else levels.estimate_blur_sigma(pixels)
+            self.level_value = levels.blur_level_map_value(sigma)
+            return f"blur sigma {sigma:.2f} px ({'given' if self.sigma is not None else 'estimated'})"
+        return ""
+
+    def finish(self, out: np.ndarray) -> np.ndarray:
+        if self.output_normalise == "max":
+            out = np.maximum(out, 0.0)
+            peak = float(out.max()) if out.size else 0.0
+            if peak > 0:
+                out /= peak
+        return out
 
     def bytes_per_pixel(self) -> float:
         # a few live activations of the widest layer, in float32, at output resolution
@@ -118,6 +159,28 @@ class NetRestorer(Restorer):
     def run(self, x: np.ndarray, precision: str | None = None) -> np.ndarray:
         import torch
 
+        if self.level != "none":
+            if self.level_value is None:
+                self.prepare(x)            # a caller that skipped prepare: judge this tile alone
+            x = np.concatenate([x, np.full(x.shape[:2] + (1,), self.level_value, np.float32)], axis=2)
         t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
         y = self.forward(t, precision)
         return y[0].permute(1, 2, 0).cpu().numpy()
+
+
+def _level_sigma(level: str, value: Any) -> float | None:
+    """The user's sigma for a level-map net (None: not given), checked against its range."""
+    from .errors import ConfigError
+    from .levels import BLUR_RANGE, NOISE_RANGE
+
+    if value is None or value == "" or level == "none":
+        return None
+    try:
+        sigma = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"sigma must be a number, got {value!r}") from None
+    lo, hi = NOISE_RANGE if level == "noise" else BLUR_RANGE
+    if not (lo <= sigma <= hi):
+        unit = "on the 0-255 scale" if level == "noise" else "pixels"
+        raise ConfigError(f"{level} sigma must be within {lo:g}..{hi:g} ({unit}), got {value!r}")
+    return sigma

@@ -87,7 +87,11 @@ def restore_pixels(restorer: Restorer, pixels: np.ndarray,
         out = np.concatenate(planes, axis=2)
     else:
         x = np.repeat(colour, 3, axis=2) if grey_in and restorer.in_channels == 3 else colour
+        note = restorer.prepare(x)
+        if note:
+            yield Log("info", note)
         out = yield from _restore_planes(restorer, x, options, stage="restoring")
+        out = restorer.finish(out)
         if grey_in and out.shape[2] == 3:
             out = out.mean(axis=2, keepdims=True)
 
@@ -131,7 +135,7 @@ def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions
         overlap = options.overlap if options.overlap is not None else default_overlap(restorer, tile)
         try:
             tiles = run_tiled(run_tile, x, tile=tile, overlap=overlap, scale=restorer.scale,
-                              out_channels=restorer.out_channels)
+                              out_channels=restorer.out_channels, align=restorer.size_multiple)
             while True:
                 try:
                     done, total = next(tiles)

@@ -15,8 +15,9 @@ def load_restorer(ref: str, *, device: str = "auto", precision: str = "fp32",
                   options: Mapping[str, Any] | None = None) -> Restorer:
     """``ref``: a classical method id, an installed model id, or a model folder path.
 
-    ``options`` are method options for classical methods (e.g. ``scale``);
-    for networks they are ignored except where the caller uses them.
+    ``options`` are method options for classical methods (e.g. ``scale``); nets with a
+    level map read ``sigma`` (noise on the 0-255 scale, or blur in pixels); other nets
+    ignore them.
     """
     try:
         spec = registry.get(ref)
@@ -35,7 +36,8 @@ def load_restorer(ref: str, *, device: str = "auto", precision: str = "fp32",
                              f"`restorelab models import {ref}` first")
         raise ModelError(f"no model or method named '{ref}' (see `restorelab models list`)")
     module, spec, kwargs = checkpoints.build_model(entry.path)
-    restorer = NetRestorer(module, spec, kwargs, device=devices.resolve(device), precision=precision)
+    restorer = NetRestorer(module, spec, kwargs, device=devices.resolve(device), precision=precision,
+                           options=options, output_normalise=str(entry.card.get("output_normalise", "")))
     restorer.id = entry.id
     restorer.title = entry.title
     return restorer

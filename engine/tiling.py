@@ -15,18 +15,21 @@ from typing import Callable, Iterator
 import numpy as np
 
 
-def starts(length: int, tile: int, overlap: int) -> tuple[list[int], int]:
+def starts(length: int, tile: int, overlap: int, align: int = 1) -> tuple[list[int], int]:
     """Evenly spread tile starts along one axis and the tile size used there.
 
     Uses the fewest tiles of at most ``tile`` pixels that overlap by at least
     ``overlap``, then shrinks them to share the axis evenly, so no tile
-    repeats much work of its neighbour.
+    repeats much work of its neighbour. With ``align`` (``length`` must be a
+    multiple of it) starts and size are multiples of ``align``: a net that
+    downsamples by ``align`` then sees every tile on the whole image's grid.
     """
     if length <= tile:
         return [0], length
-    n = -(-(length - overlap) // max(1, tile - overlap))
+    n = -(-(length - overlap) // max(1, tile - overlap - align + 1))
     size = -(-(length + (n - 1) * overlap) // n)
-    return [round(i * (length - size) / (n - 1)) for i in range(n)], size
+    size = min(length, -(-size // align) * align)
+    return [round(i * (length - size) / (n - 1) / align) * align for i in range(n)], size
 
 
 def window(start: int, size: int, length: int, overlap: int) -> np.ndarray:
@@ -51,17 +54,34 @@ def grid(h: int, w: int, tile: int, overlap: int) -> list[tuple[int, int, int, i
     return [(y, x, th, tw) for y in ys for x in xs]
 
 
+def pad_to(img: np.ndarray, multiple: int) -> np.ndarray:
+    """Pad bottom/right to a multiple, mirrored as the net descriptor pads a whole image."""
+    h, w = img.shape[:2]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if not (ph or pw):
+        return img
+    mode = "reflect" if ph < h and pw < w else "edge"
+    return np.pad(img, ((0, ph), (0, pw), (0, 0)), mode=mode)
+
+
 def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: int,
-              overlap: int, scale: int, out_channels: int) -> Iterator[tuple[int, int]]:
+              overlap: int, scale: int, out_channels: int,
+              align: int = 1) -> Iterator[tuple[int, int]]:
     """Apply ``fn`` tile by tile; yields (done, total) after each tile; returns the output.
 
     ``fn`` maps an HWC tile to an HWC tile ``scale`` times larger. Use as
-    ``out = yield from run_tiled(...)``.
+    ``out = yield from run_tiled(...)``. ``align``: the net's size multiple; the
+    image is padded to it and tiles start on it, so tiled equals untiled.
     """
+    h0, w0 = img.shape[:2]
+    if align > 1 and max(h0, w0) > tile:
+        img = pad_to(img, align)
+    else:
+        align = 1
     h, w = img.shape[:2]
     overlap = min(overlap, max(0, tile - 1))
     s, ov = scale, overlap * scale
-    (ys, th), (xs, tw) = starts(h, tile, overlap), starts(w, tile, overlap)
+    (ys, th), (xs, tw) = starts(h, tile, overlap, align), starts(w, tile, overlap, align)
     wys = [window(y * s, th * s, h * s, ov) for y in ys]
     wxs = [window(x * s, tw * s, w * s, ov) for x in xs]
     wy_sum = np.zeros(h * s, dtype=np.float32)
@@ -82,4 +102,4 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: 
     inv_x = (1.0 / wx_sum)[None, :, None]
     for r in range(0, h * s, 256):  # normalise in row chunks: no full-size temporary
         out[r:r + 256] *= (1.0 / wy_sum[r:r + 256])[:, None, None] * inv_x
-    return out
+    return out[: h0 * s, : w0 * s] if (h, w) != (h0, w0) else out

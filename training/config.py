@@ -73,6 +73,8 @@ class ScheduleConfig:
     steps: int = 1000
     epochs: int = 0                # > 0: steps = epochs * ceil(train images / batch)
     warmup: int = 0                # linear warmup steps
+    minutes: float = 0.0           # > 0: also stop after this much stepping time; the decay follows
+                                   # whichever of steps and minutes runs out first
     decay: str = "cosine"          # none | cosine | step | exponential
     min_lr: float = 1e-6
     gamma: float = 0.5             # step/exponential factor per ``step_every`` (exponential 0: reach min_lr)
@@ -239,7 +241,7 @@ def _check(cfg: RunConfig) -> None:
     if not 0 <= cfg.optim.ema < 1:
         raise ConfigError(f"optim.ema is a decay in [0, 1), got {cfg.optim.ema}")
     positive(cfg.schedule.steps, "schedule.steps", zero_ok=cfg.schedule.epochs > 0)
-    for name in ("epochs", "warmup"):
+    for name in ("epochs", "warmup", "minutes"):
         positive(getattr(cfg.schedule, name), f"schedule.{name}", zero_ok=True)
     positive(cfg.schedule.step_every, "schedule.step_every")
     positive(cfg.watchdog.lr_factor, "watchdog.lr_factor")

@@ -39,11 +39,57 @@ class TrainSpec:
     experiment_name: str | None = None   # default: config.name
 
 
+RESUME_NET = "net"   # key of a model folder's train_state that holds the raw (non-EMA) weights
+
+
+def resumable_state(exp) -> dict:
+    """The last checkpoint's train state with its raw weights inside: what a published
+    model folder keeps (as ``train_state.pt``) so its training can go on anywhere."""
+    state = load_train_state(exp.checkpoint)
+    _, _, weights = load_weights(exp.checkpoint)
+    return {**state, RESUME_NET: weights}
+
+
+def experiment_from_model(entry, name: str | None = None):
+    """A new experiment whose last checkpoint is a model folder's resumable state (shipped
+    models keep one), so ``restorelab train --resume MODEL`` adds steps to it."""
+    from engine.checkpoints import load_train_state as load_state
+
+    how = (f"model '{entry.id}' keeps no training state to go on from; fine-tune it instead "
+           f"(--set model.init={entry.id})")
+    try:
+        state = load_state(entry.path)
+    except Exception:
+        raise ConfigError(how) from None
+    config = entry.card.get("training")
+    if RESUME_NET not in state or not isinstance(config, dict):
+        raise ConfigError(how)
+    net = state.pop(RESUME_NET)
+    exp = experiments.create(config, name or entry.card.get("training", {}).get("name", entry.id),
+                             f"continues {entry.id}", entry.card.get("dataset", ""))
+    save_model("last", net, entry.card["arch"], entry.card.get("kwargs", {}),
+               {"step": int(state["step"]), "experiment": exp.number, "task": entry.card.get("task")},
+               root=exp.path / "checkpoints", train_state=state)
+    for row in entry.card.get("val_curve", []):   # the published curve goes on
+        exp.log(int(row.get("step", 0)), {k: v for k, v in row.items() if k != "step"})
+    exp.update(step=int(state["step"]), status="stopped", parent=entry.id)
+    return exp
+
+
 def resume_spec(ref: str, overrides: list[str] | None = None) -> TrainSpec:
-    """A spec that continues experiment ``ref`` with its saved config (plus overrides)."""
+    """A spec that continues experiment ``ref`` (or a model folder/id with a resumable
+    state, such as a shipped model) with its saved config plus overrides."""
+    from engine.checkpoints import find_model
+
     from .config import apply_overrides
 
-    exp = experiments.find(ref)
+    try:
+        exp = experiments.find(ref)
+    except ConfigError:
+        entry = find_model(ref)
+        if entry is None:
+            raise
+        exp = experiment_from_model(entry)
     cfg = RunConfig.from_dict(apply_overrides(exp.config(), overrides))
     done = int(exp.meta.get("step", 0))
     if not cfg.schedule.epochs and done >= cfg.schedule.steps:
@@ -98,10 +144,14 @@ class _Run:
         self.last_loss = math.nan
         self.extra: dict[str, float] = {}   # research measures of the finished model
         self.rng: dict | None = None   # RNG state of a resumed checkpoint
+        self.best: dict = {}            # {"step", "psnr"} of the best validation so far
+        self.train_s = 0.0              # seconds spent stepping, over all sessions of the run
+        self.session_s0 = 0.0           # train_s when this session started (time budgets count from it)
 
     def train_state(self) -> dict:
         return {"step": self.step, "cursor": self.cursor, "loop": self.loop.state_dict(),
-                "rng": _rng_state(), "watchdog": self.watchdog.state_dict()}
+                "rng": _rng_state(), "watchdog": self.watchdog.state_dict(), "best": self.best,
+                "train_s": self.train_s}
 
     def save_checkpoint(self) -> Iterator[Event]:
         self.watchdog.keep(self.step, self.loop.full_state, force=True)
@@ -132,6 +182,8 @@ class _Run:
         self.step, self.cursor = int(state["step"]), int(state["cursor"])
         self.watchdog.load_state_dict(state["watchdog"])
         self.rng = state["rng"]
+        self.best = dict(state.get("best") or {})
+        self.train_s = float(state.get("train_s", 0.0))
         if self.exp is not None:
             self.exp.truncate_metrics(self.step)
 
@@ -141,13 +193,29 @@ class _Run:
             out["loss"] = round(self.last_loss, 6)
         return {**out, **self.extra}
 
+    def best_folder(self):
+        return self.exp.path / "checkpoints" / "best" if self.exp is not None else None
+
+    def keep_best(self, metrics: dict) -> Iterator[Event]:
+        """Keep the published weights of the best validation PSNR so far (checkpoints/best)."""
+        value = metrics.get("val/psnr", -math.inf)
+        if self.exp is None or not math.isfinite(value) or value <= self.best.get("psnr", -math.inf):
+            return
+        self.best = {"step": self.step, "psnr": float(value)}
+        entry = save_model("best", self.loop.final_weights(), self.cfg.model.arch, self.loop.kwargs,
+                           {"step": self.step, "experiment": self.exp.number, "task": self.cfg.task,
+                            "metrics": {k.removeprefix("val/"): v for k, v in metrics.items()}},
+                           root=self.exp.path / "checkpoints")
+        yield Saved(str(entry.path), "best")
+
     def validate(self, pairs) -> Iterator[Event]:
         metrics, previews = self.loop.validate(pairs)
+        yield from self.keep_best(metrics)
         self.last_val = metrics
         for name, value in metrics.items():
             yield Metric(self.step, name, value)
         if self.exp is not None:
-            self.exp.log(self.step, metrics)
+            self.exp.log(self.step, {**metrics, "train_s": round(self.train_s, 1)})
             if previews:
                 self.exp.save_preview(self.step, previews)
         if previews:
@@ -214,13 +282,14 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
     if run.rng is not None:
         _set_rng_state(run.rng)   # after the loader drew its base seed, as the first run did
     run.watchdog.keep(run.step, loop.full_state, force=True)
+    run.session_s0 = run.train_s
     step_time, samples = None, cfg.data.batch * world
     try:
-        while run.step < total and not control.stop_requested:
+        while run.step < total and not control.stop_requested and not out_of_time(run):
             t0 = time.perf_counter()
             batch = next(batches)
             run.cursor += 1
-            loop.set_lr(run.step, total, run.watchdog.lr_scale)
+            loop.set_lr(schedule_step(run, total), total, run.watchdog.lr_scale)
             result = loop.train_step(batch, poison=run.watchdog.poison(run.step + 1))
             if not result.ok:
                 snap = run.watchdog.rollback(run.step + 1, result.reason)
@@ -229,11 +298,12 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
                     run.exp.log(run.step + 1, {"event": "rollback", "reason": result.reason,
                                                "to_step": snap.step})
                 run.step = snap.step
-                loop.set_lr(run.step, total, run.watchdog.lr_scale)
+                loop.set_lr(schedule_step(run, total), total, run.watchdog.lr_scale)
                 yield Rollback(run.step, result.reason, loop.lr)
                 continue
             run.step += 1
             dt = time.perf_counter() - t0
+            run.train_s += dt
             step_time = dt if step_time is None else 0.9 * step_time + 0.1 * dt
             values = {**result.terms, "lr": loop.lr, **result.extra, "throughput": samples / dt}
             run.last_loss = values["loss/total"]
@@ -253,6 +323,21 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
     yield from run.save_checkpoint()
 
 
+def out_of_time(run: _Run) -> bool:
+    minutes = run.cfg.schedule.minutes
+    return bool(minutes) and run.train_s - run.session_s0 >= minutes * 60
+
+
+def schedule_step(run: _Run, total: int) -> int:
+    """The step the lr schedule is at: with a time budget (this session's), the further of
+    step and the share of the budget spent."""
+    minutes = run.cfg.schedule.minutes
+    if not minutes:
+        return run.step
+    spent = (run.train_s - run.session_s0) / (minutes * 60)
+    return max(run.step, min(total, int(total * spent)))
+
+
 def weights_digest(state: dict) -> str:
     """sha256 over named tensors (parameters: DDP ranks agree on them; BN buffers may differ)."""
     import hashlib
@@ -270,6 +355,21 @@ def _copy(state: dict) -> dict:
     return tree_to(state, "cpu")   # the snapshot must survive later in-place updates
 
 
+def _card_metrics(folder) -> dict:
+    import json
+
+    from engine.checkpoints import CARD
+
+    return dict(json.loads((folder / CARD).read_text(encoding="utf-8")).get("metrics", {}))
+
+
+def output_hints(cfg: RunConfig) -> dict:
+    """Card keys that tell the restorer how to finish this model's output."""
+    raw = any(step.get("type") == "sobel_target" and step.get("normalise") is False
+              for step in cfg.data.recipe if isinstance(step, dict))
+    return {"output_normalise": "max"} if raw else {}
+
+
 def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Event]:
     """Final validation and model registration (rank 0); the job's result."""
     cfg, exp = run.cfg, run.exp
@@ -285,17 +385,25 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
     if cfg.research.report or cfg.research.reported:
         yield Progress(0, 1, "research report")
         run.extra, details = research.run_report(cfg, run.loop, data, exp)
+    weights = run.loop.final_weights()
+    best = run.best_folder()
+    if run.best and run.best["step"] != run.step and best is not None and best.exists() \
+            and run.best["psnr"] > run.last_val.get("val/psnr", -math.inf):
+        _, _, weights = load_weights(best)      # an earlier validation beat the last one
+        run.last_val = {f"val/{k}": v for k, v in _card_metrics(best).items()}
+        yield Log("info", f"registering the best checkpoint (step {run.best['step']}, "
+                          f"val PSNR {run.best['psnr']:.2f} dB)")
     metrics = {**{k.removeprefix("val/"): v for k, v in run.last_val.items()}, **run.extra}
     card = {"task": cfg.task, "scale": cfg.data.scale, "training": cfg.to_dict(),
             "dataset": data.summary["dataset"], "metrics": metrics, "experiment": exp.number,
             "parent": cfg.model.init or None, "steps": run.step, "description": cfg.description,
-            "status": status, **({"research": details} if details else {})}
+            "status": status, **({"research": details} if details else {}),
+            **({"best": run.best} if run.best else {}), **output_hints(cfg)}
     name = f"{spec.experiment_name or cfg.name}-{exp.number:04d}"
     if cfg.loop == "classify":   # comparison nets stay in the experiment folder
-        entry = save_model("final", run.loop.final_weights(), cfg.model.arch, run.loop.kwargs, card,
-                           root=exp.path)
+        entry = save_model("final", weights, cfg.model.arch, run.loop.kwargs, card, root=exp.path)
     else:
-        entry = save_model(name, run.loop.final_weights(), cfg.model.arch, run.loop.kwargs, card)
+        entry = save_model(name, weights, cfg.model.arch, run.loop.kwargs, card)
     exp.update(status=status, step=run.step, results=run.results(), model=entry.id)
     yield Saved(str(entry.path), "model")
     return {**result, "status": status, "model": entry.id, "model_path": str(entry.path),

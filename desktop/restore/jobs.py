@@ -74,7 +74,7 @@ def _restorer(spec: RestoreItemSpec):
     if classical:  # cheap to build: never cached
         return load_restorer(spec.model, device=spec.device, precision=spec.precision,
                              options=options)
-    key = (spec.model, spec.device, spec.precision)
+    key = (spec.model, spec.device, spec.precision, options.get("sigma"))   # level-map nets
     with _cache_lock:
         found = _cache.get(key)
     if found is None:

@@ -1,4 +1,5 @@
-"""Restore options: output scale, tiles, precision, strength, and a classical method's knobs."""
+"""Restore options: output scale, tiles, precision, strength, a classical method's knobs, and the
+noise or blur level of models that take one."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,6 +15,25 @@ SCALES = (0, 1, 2, 3, 4)
 POST_STEPS = (("nlmeans", "Gentle denoise", "Two-stage NL-means: removes fine noise, keeps lines"),
               ("autocontrast", "Auto-contrast", "Stretch the histogram (same for every channel)"),
               ("dither", "Dither to 8 bits", "Triangular dither before 8-bit quantisation: no banding"))
+
+
+# level-map models (engine.levels): range, default, step and unit of the sigma the user may give
+LEVELS = {"noise": (0.0, 75.0, 25.0, 1.0, " /255"), "blur": (0.3, 3.5, 1.6, 0.1, " px")}
+LEVEL_TIPS = {
+    "noise": "Unticked, the model judges the noise itself (blind). Tick it and give the noise "
+             "standard deviation on the 0-255 scale when you know it (e.g. from a flat patch).",
+    "blur": "Unticked, the blur is estimated from the image's edges (blind). Tick it and give "
+            "the Gaussian blur radius (sigma, pixels) when you know it: sharper results.",
+}
+
+
+def level_of(choice: Choice | None) -> str:
+    """'noise' or 'blur' for models that take a level map, else ''."""
+    if choice is None or choice.kind == "classical":
+        return ""
+    kwargs = choice.card.get("kwargs") if isinstance(choice.card.get("kwargs"), dict) else {}
+    level = kwargs.get("level")
+    return level if level in LEVELS else ""
 
 
 class OptionsPanel(QWidget):
@@ -101,9 +121,12 @@ class OptionsPanel(QWidget):
         self.precision.setEnabled(not classical)
         if classical:
             self.precision.setCurrentIndex(0)
+        saved = saved or {}
+        level = level_of(choice)
+        if level:
+            self._add_level_row(level, saved)
         if choice is None or not classical:
             return
-        saved = saved or {}
         for name, default in choice.defaults.items():
             if name == "scale" or isinstance(default, bool) or not isinstance(default, (int, float)):
                 continue
@@ -125,8 +148,33 @@ class OptionsPanel(QWidget):
             self.form.addRow(name.replace("_", " ").capitalize(), box)
             self.method_rows[name] = box
 
+    def _add_level_row(self, level: str, saved: dict[str, Any]) -> None:
+        """Sigma of a level-map model: blind (estimated) unless the user says what it is."""
+        lo, hi, default, step, unit = LEVELS[level]
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        known = QCheckBox("Known:", toolTip=LEVEL_TIPS[level])
+        box = QDoubleSpinBox(suffix=unit, decimals=1 if level == "noise" else 2)
+        box.setRange(lo, hi)
+        box.setSingleStep(step)
+        box.setValue(float(saved.get("sigma", default)))
+        known.setChecked("sigma" in saved)
+        box.setEnabled(known.isChecked())
+        known.toggled.connect(box.setEnabled)
+        known.toggled.connect(self.changed)
+        box.valueChanged.connect(self.changed)
+        line.addWidget(known)
+        line.addWidget(box, 1)
+        self.level_known, self.level_box = known, box
+        self.form.addRow("Noise level" if level == "noise" else "Blur sigma", row)
+        self.method_rows["sigma"] = row
+
     def method_options(self) -> dict[str, Any]:
-        return {name: box.value() for name, box in self.method_rows.items()}
+        out = {name: box.value() for name, box in self.method_rows.items() if name != "sigma"}
+        if "sigma" in self.method_rows and self.level_known.isChecked():
+            out["sigma"] = self.level_box.value()
+        return out
 
     def values(self) -> dict[str, Any]:
         return {

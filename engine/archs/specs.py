@@ -129,5 +129,24 @@ NAFNET = [
           size_multiple=8),
 ]
 
+RESUNET = [
+    _spec("resunet", "restore", "Residual U-Net (DRUNet-style)", ["denoise", "deblur"],
+          "resunet:ResUNet",
+          dict(in_channels=3, out_channels=3, widths=(32, 64, 128), blocks=2, level="none",
+               nsr=0.01),
+          "Residual blocks at full, 1/2 and 1/4 resolution with skips; optional level map "
+          "(noise sigma, or blur sigma with a Wiener prior) as the last input channel.",
+          size_multiple=4),
+]
+
+FFDNET = [
+    _spec("ffdnet", "denoise", "FFDNet-style (quarter resolution)", ["denoise"], "ffdnet:FFDNet",
+          dict(in_channels=3, out_channels=3, depth=12, width=96, level="none"),
+          "Pixel-unshuffle by 2, a plain conv stack at quarter resolution (optional noise map), "
+          "pixel shuffle back; residual on the input.",
+          size_multiple=2),
+]
+
 ARCH_SPECS = [*DECONV, *AUTOENCODERS, *UNET, *DISCRIMINATORS, *DILATED, *SRRESNET, *RDN,
-              *DNCNN, *FSRCNN, *NAFNET]
+              *DNCNN, *FSRCNN, *NAFNET, *RESUNET,
+              *FFDNET]

@@ -22,7 +22,7 @@ NETS = [s.id for s in ARCH_SPECS if s.kind == "net"]
 DISCRIMINATORS = [s.id for s in ARCH_SPECS if s.kind == "discriminator"]
 EXPECTED_IDS = {"deconv2d", "srcnn", "espcn", "conv-ae", "dae", "dae-groupnorm", "unet", "patchgan",
                 "convdisc", "dilated-fcn", "unet-ps", "srresnet18", "rdn", "sr-disc-simple",
-                "sr-disc-rev", "dncnn", "fsrcnn", "nafnet"}
+                "sr-disc-rev", "dncnn", "fsrcnn", "nafnet", "resunet", "ffdnet"}
 
 # the smallest sensible configuration of each id (CPU tests stay fast)
 TINY = {
@@ -44,6 +44,8 @@ TINY = {
     "dncnn": dict(depth=3, width=4),
     "fsrcnn": dict(d=8, s=4, m=1),
     "nafnet": dict(width=4, enc_blocks=(1, 1), dec_blocks=(1, 1)),
+    "resunet": dict(widths=(4, 8), blocks=1),
+    "ffdnet": dict(depth=3, width=8),
 }
 
 # other options worth running once: (id, kwargs)
@@ -60,6 +62,10 @@ VARIANTS = [
     ("rdn", dict(G0=4, G=4, D=1, C=2, scale=4, antialias="blurpool")),
     ("rdn", dict(G0=4, G=4, D=1, C=2, scale=3, antialias="blurpool")),
     ("fsrcnn", dict(d=8, s=4, m=1, scale=3, in_channels=1, out_channels=1)),
+    ("resunet", dict(widths=(4, 8, 8), blocks=1, level="noise", in_channels=4)),
+    ("resunet", dict(widths=(4, 8), blocks=1, level="blur", in_channels=4)),
+    ("resunet", dict(widths=(4, 8), blocks=1, out_channels=1)),
+    ("ffdnet", dict(depth=3, width=8, level="noise", in_channels=4)),
 ]
 
 

@@ -11,6 +11,7 @@ Importing this package registers every type in ``REGISTRY``.
 from .base import REGISTRY, Degradation, Recipe, as_hwc, build, register
 from .blur import BoxBlur, DefocusBlur, FourFactorBlur, GaussianBlur, KernelBlur, MotionBlur
 from .geometry import DownUp, ZeroPad
+from .levels import BlurWithLevel, NoiseWithLevel
 from .noise import GaussianNoise, MaskingNoise, NoisePatches, PoissonNoise
 from .preview import preview_grid
 from .targets import FixedKernelTarget, KernelTarget, SobelTarget
@@ -19,6 +20,7 @@ from .transforms import ColorJitter, Downscale, Jpeg
 __all__ = [
     "REGISTRY", "Degradation", "Recipe", "as_hwc", "build", "register", "preview_grid",
     "BoxBlur", "DefocusBlur", "FourFactorBlur", "GaussianBlur", "KernelBlur", "MotionBlur",
+    "BlurWithLevel", "NoiseWithLevel",
     "GaussianNoise", "MaskingNoise", "NoisePatches", "PoissonNoise",
     "FixedKernelTarget", "KernelTarget", "SobelTarget",
     "ColorJitter", "Downscale", "Jpeg", "DownUp", "ZeroPad",

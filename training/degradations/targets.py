@@ -12,6 +12,8 @@ import numpy as np
 
 from engine.classical import sobel_magnitude
 
+SOBEL_UNIT = 4.0   # raw Sobel magnitudes of [0, 1] images reach 4 * sqrt(2)
+
 from . import kernels as K
 from .base import Degradation, register
 
@@ -32,8 +34,14 @@ def grey(img: np.ndarray) -> np.ndarray:
 class SobelTarget(Degradation):
     """Target = Sobel gradient magnitude of the grey target blurred by ``sigma``
     (``engine.classical.sobel_magnitude``), divided by its per-image maximum so it
-    spans [0, 1]; one channel. The same map as the classical ``sobel`` baseline."""
+    spans [0, 1]; one channel. The same map as the classical ``sobel`` baseline.
+
+    ``normalise = false`` keeps the raw magnitude (divided by the constant
+    ``SOBEL_UNIT``): a convolutional net cannot see a crop's maximum, but it can
+    learn the raw magnitude exactly; the model then normalises its whole output
+    per image at restore time (card ``output_normalise = "max"``)."""
     sigma: Any = 1.3
+    normalise: bool = True
     applies_to = "target"
     ranged = ("sigma",)
     bounds = {"sigma": (0.01, 50)}
@@ -41,6 +49,8 @@ class SobelTarget(Degradation):
     def __call__(self, img, rng):
         mag = np.asarray(sobel_magnitude(img, self.draw("sigma", rng)), dtype=np.float32)
         mag = mag.reshape(img.shape[0], img.shape[1], 1)
+        if not self.normalise:
+            return mag / np.float32(SOBEL_UNIT)
         peak = float(mag.max())
         return mag / np.float32(peak) if peak > 0 else mag
 

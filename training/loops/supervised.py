@@ -30,7 +30,7 @@ class SupervisedLoop(Loop):
         net, self.kwargs = build_net(cfg.model.arch, cfg.model.kwargs, *channels, cfg.data.scale)
         if cfg.model.init:
             load_init(net, cfg.model.init)
-        self.net = net.to(device).train()
+        self.net = self.layout(net.to(device)).train()
         self.model = wrap_ddp(self.net, device, world)
         self.loss = CompositeLoss(self.loss_spec()).to(device)
         opt = build_optimizer(self.net.parameters(), cfg.optim)
@@ -44,7 +44,7 @@ class SupervisedLoop(Loop):
     def forward(self, inp: torch.Tensor, target: torch.Tensor, poison: bool):
         """(output, total loss, {term: value}); ``poison`` makes the loss NaN (watchdog tests)."""
         with self.autocast():
-            out = self.model(inp)
+            out = self.model(self.layout(inp))
         total, terms = self.loss(out.float(), target)
         if poison:
             total = total * float("nan")
