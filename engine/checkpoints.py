@@ -15,10 +15,10 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from . import paths
-from .atomic import atomic_dir, atomic_path, write_json
+from .atomic import atomic_dir, atomic_path, recover_all, recover_dir, write_json
 from .errors import ModelError
 
 WEIGHTS = "model.safetensors"
@@ -65,30 +65,66 @@ def sha256(path: Path) -> str:
 
 def save_model(name: str, state_dict: Mapping[str, Any], arch: str, kwargs: Mapping[str, Any],
                card: Mapping[str, Any] | None = None, *, root: Path | None = None,
-               train_state: Mapping[str, Any] | None = None, overwrite: bool = True) -> ModelEntry:
-    """Write a model folder atomically under ``root`` (default: the user models dir)."""
+               train_state: Mapping[str, Any] | None = None,
+               overwrite: bool | None = None) -> ModelEntry:
+    """Write a model folder atomically under ``root`` (default: the user model library).
+
+    ``overwrite``: True replaces a folder of that name, False refuses (ModelError).
+    None (the default) replaces inside a given ``root`` (an experiment's checkpoints),
+    but in the user library picks a free name instead (``name-2``, ``name-3``, ...):
+    a library model is never replaced unless asked, and a shipped one never is. The
+    returned entry's id is the name used; compare it with ``slug(name)`` to tell.
+    """
     import torch
     from safetensors.torch import save_file
 
+    library = root is None
     root = root or paths.models_dir()
-    target = root / slug(name)
-    if target.exists() and not overwrite:
-        raise ModelError(f"a model named '{target.name}' already exists")
+    base = slug(name)
+    shipped = _shipped_ids() if library else set()
+    if overwrite and base in shipped:
+        raise ModelError(f"'{base}' ships with RestoreLab and cannot be replaced; choose another name")
+    unique = library and overwrite is None
+    replace = (not library) if overwrite is None else overwrite
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()
                if isinstance(v, torch.Tensor)}
     meta = {"restorelab.arch": arch, "restorelab.kwargs": json.dumps(dict(kwargs)),
             "restorelab.format": FORMAT_VERSION}
-    with atomic_dir(target) as tmp:
-        save_file(tensors, str(tmp / WEIGHTS), metadata=meta)
-        full_card = {
-            "name": target.name, "title": name, "arch": arch, "kwargs": dict(kwargs),
-            "created": _dt.datetime.now().isoformat(timespec="seconds"),
-            **dict(card or {}), "sha256": sha256(tmp / WEIGHTS),
-        }
-        write_json(tmp / CARD, full_card)
-        if train_state is not None:
-            torch.save(dict(train_state), tmp / TRAIN_STATE)
-    return ModelEntry(target.name, target, full_card, shipped=False)
+    for candidate in _names(base) if unique else [base]:
+        target = root / candidate
+        if unique and (candidate in shipped or recover_dir(target)):
+            continue
+        if overwrite is False and target.exists():
+            raise ModelError(f"a model named '{target.name}' already exists")
+        try:
+            with atomic_dir(target, replace=replace) as tmp:
+                save_file(tensors, str(tmp / WEIGHTS), metadata=meta)
+                full_card = {
+                    "name": target.name, "title": name + candidate[len(base):],
+                    "arch": arch, "kwargs": dict(kwargs),
+                    "created": _dt.datetime.now().isoformat(timespec="seconds"),
+                    **dict(card or {}), "sha256": sha256(tmp / WEIGHTS),
+                }
+                write_json(tmp / CARD, full_card)
+                if train_state is not None:
+                    torch.save(dict(train_state), tmp / TRAIN_STATE)
+        except FileExistsError:   # another writer took the name a moment ago
+            if unique:
+                continue
+            raise ModelError(f"a model named '{target.name}' already exists") from None
+        return ModelEntry(target.name, target, full_card, shipped=False)
+    raise ModelError(f"no free name for '{base}' in {root}")
+
+
+def _names(base: str) -> Iterator[str]:
+    yield base
+    for n in range(2, 10_000):
+        yield f"{base}-{n}"
+
+
+def _shipped_ids() -> set[str]:
+    root = paths.shipped_models_dir()
+    return {p.name for p in root.iterdir() if (p / WEIGHTS).exists()} if root.is_dir() else set()
 
 
 def save_train_state(folder: Path, state: Mapping[str, Any]) -> None:
@@ -171,6 +207,8 @@ def build_model(folder: Path):
 def _entries(root: Path, shipped: bool) -> list[ModelEntry]:
     if not root.is_dir():
         return []
+    if not shipped:
+        recover_all(root)   # a folder a killed save left aside comes back first
     out = []
     for folder in sorted(root.iterdir()):
         if folder.name.startswith(".") or not (folder / WEIGHTS).exists():

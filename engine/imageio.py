@@ -9,6 +9,8 @@ Channel layouts: 1 = grey, 2 = grey + alpha, 3 = RGB, 4 = RGBA.
 JPEG and BMP cannot keep alpha: it is composited over white on write.
 WebP has no grey mode: grey is written as RGB. 16-bit grey + alpha is written
 as 16-bit RGBA, since OpenCV can neither encode it as PNG nor decode it from TIFF.
+JPEG and WebP are written at ``quality`` (default 95); a lossless WebP source
+(its image chunk is 'VP8L') is written back lossless unless a quality is given.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from engine.atomic import atomic_path
 from engine.errors import ImageError
 
 DEFAULT_MAX_PIXELS = 200_000_000
+DEFAULT_QUALITY = 95   # JPEG / lossy WebP, when no quality is asked for
 SUPPORTED_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 
 # read_image does its own size check (max_pixels) before decoding, so Pillow's
@@ -62,6 +65,7 @@ class ImageInfo:
     icc_profile: bytes | None = None
     exif: bytes | None = None   # orientation already applied and reset to 1
     source: str | None = None
+    lossless: bool = False      # a WebP stored lossless (written back lossless)
 
 
 @dataclass
@@ -185,8 +189,27 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage
     pixels *= np.float32(1.0 / (65535 if depth == 16 else 255))
     info = ImageInfo(format=fmt, bit_depth=depth, has_alpha=channels in (2, 4),
                      is_grey=channels in (1, 2), icc_profile=icc, exif=exif,
-                     source=str(path))
+                     source=str(path), lossless=fmt == "WEBP" and webp_is_lossless(data))
     return LoadedImage(pixels=pixels, info=info)
+
+
+def webp_is_lossless(data: bytes) -> bool:
+    """Whether a WebP file's (first) image is stored lossless: a 'VP8L' chunk, not 'VP8 '."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return False
+    offset, end = 12, len(data)
+    while offset + 8 <= end:
+        kind = data[offset:offset + 4]
+        size = struct.unpack_from("<I", data, offset + 4)[0]
+        if kind == b"VP8L":
+            return True
+        if kind == b"VP8 ":
+            return False
+        if kind == b"ANMF":   # an animation frame: its image chunks follow a 16-byte header
+            offset += 8 + 16
+            continue
+        offset += 8 + size + (size & 1)
+    return False
 
 
 def _read_bytes(path: Path, name: str) -> bytes:
@@ -291,10 +314,16 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
 # ---------------------------------------------------------------------- writing
 
 def write_image(path, pixels: np.ndarray, info: ImageInfo | None = None, *,
-                bit_depth: int | None = None, quality: int = 95) -> None:
-    """Write float [0, 1] HWC pixels; format from the suffix, depth/ICC/EXIF from info."""
+                bit_depth: int | None = None, quality: int | None = None) -> None:
+    """Write float [0, 1] HWC pixels; format from the suffix, depth/ICC/EXIF from info.
+
+    ``quality`` (1-100) is for JPEG and WebP; None: DEFAULT_QUALITY, and lossless
+    for a WebP when ``info`` says the source was a lossless WebP. WebP 100 is lossless.
+    """
     path = Path(path)
     name = path.name or str(path)
+    if quality is not None and not 1 <= quality <= 100:
+        raise ImageError(f"Cannot save '{name}': quality must be 1-100, not {quality}.")
     fmt = _FORMAT_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
         raise ImageError(f"Cannot save '{name}': unknown image type '{path.suffix}' "
@@ -304,6 +333,9 @@ def write_image(path, pixels: np.ndarray, info: ImageInfo | None = None, *,
         raise ImageError(f"Cannot save '{name}': bit depth must be 8 or 16, not {depth}.")
     if fmt not in ("PNG", "TIFF"):
         depth = 8
+    if quality is None:   # a lossless WebP stays lossless
+        lossless = fmt == "WEBP" and info is not None and info.format == "WEBP" and info.lossless
+        quality = 100 if lossless else DEFAULT_QUALITY
     colour, alpha = split_alpha(pixels)
     if alpha is not None and fmt in ("JPEG", "BMP"):
         colour = _over_white(colour, alpha)

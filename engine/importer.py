@@ -1,15 +1,21 @@
 """Import community models (.pth, .ckpt, .safetensors) through spandrel, safely.
 
-Pickled files are opened with PyTorch's restricted loader (``weights_only``):
-it rebuilds tensors and plain containers only, so a file that would run code
-on load is refused before anything of it executes. spandrel then detects the
-architecture from the state dict. The imported model is stored like any
-other: a folder with ``model.safetensors`` and a card, its architecture id
-being ``imported`` and spandrel's detected architecture kept in the kwargs.
+Pickled files are read with a restricted unpickler of our own: it resolves
+only the globals that rebuild tensors and plain containers (the tensor rebuild
+functions, storage types, dtypes, OrderedDict, ...), whatever pickle protocol
+the file uses, so a file that would run code on load is refused before
+anything of it executes. Before that, a zip archive (the format of torch.save)
+has its declared unpacked size checked, so a small file cannot grow into
+gigabytes in memory. spandrel then detects the architecture from the state
+dict. The imported model is stored like any other: a folder with
+``model.safetensors`` and a card, its architecture id being ``imported`` and
+spandrel's detected architecture kept in the kwargs.
 """
 from __future__ import annotations
 
 import pickle
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,6 +25,9 @@ from .events import Event, Log, Progress, Saved
 
 IMPORTED_ARCH = "imported"
 SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
+MAX_UNPACKED_BYTES = 8 << 30   # a model archive may unpack to this much at most
+MAX_EXPANSION = 20             # ... and to this many times its size on disk (torch.save stores
+EXPANSION_FLOOR = 256 << 20    # its records uncompressed) once it is above this
 
 
 def _spandrel():
@@ -30,10 +39,113 @@ def _spandrel():
     return spandrel
 
 
-def read_state_dict(path: Path) -> dict[str, Any]:
-    """Tensors of a model file, without ever running code stored in it."""
+class Refused(pickle.UnpicklingError):
+    """The pickle names a global that is not a plain-weights one."""
+
+
+def _safe_globals() -> dict[tuple[str, str], Any]:
+    import collections
+
     import torch
 
+    found: dict[tuple[str, str], Any] = {
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("collections", "Counter"): collections.Counter,
+        ("torch", "Size"): torch.Size,
+        ("torch", "device"): torch.device,
+        ("torch.nn.parameter", "Parameter"): torch.nn.Parameter,
+        ("torch.serialization", "_get_layout"): torch.serialization._get_layout,
+        ("_codecs", "encode"): __import__("_codecs").encode,   # bytes, in protocol 2
+        ("builtins", "set"): set, ("builtins", "frozenset"): frozenset,
+        ("builtins", "bytearray"): bytearray, ("builtins", "complex"): complex,
+    }
+    for name in ("_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3",
+                 "_rebuild_parameter", "_rebuild_parameter_with_state", "_rebuild_qtensor",
+                 "_rebuild_device_tensor_from_cpu_tensor", "_rebuild_meta_tensor_no_storage"):
+        if hasattr(torch._utils, name):
+            found[("torch._utils", name)] = getattr(torch._utils, name)
+    for name, value in vars(torch).items():   # dtypes, layouts, memory formats, qschemes
+        if isinstance(value, (torch.dtype, torch.layout, torch.memory_format, torch.qscheme)):
+            found[("torch", name)] = value
+    for cls in torch._storage_classes:   # storage types, as torch's own loader names them
+        found[(cls.__module__, cls.__name__)] = cls
+    return found
+
+
+_ALLOWED: dict[tuple[str, str], Any] = {}
+_OLD_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}   # Python 2 pickles
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if not _ALLOWED:
+            _ALLOWED.update(_safe_globals())
+        key = (_OLD_MODULES.get(module, module), name)
+        if key not in _ALLOWED:
+            raise Refused(f"{module}.{name}")
+        return _ALLOWED[key]
+
+
+class _SafePickle:
+    """The ``pickle_module`` torch.load is given: only our restricted unpickler."""
+    Unpickler = _SafeUnpickler
+    UnpicklingError = pickle.UnpicklingError
+
+    @staticmethod
+    def load(file, **kwargs):
+        return _SafeUnpickler(file, **kwargs).load()
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a zip archive whose members declare more unpacked bytes than a model can hold."""
+    if not zipfile.is_zipfile(path):
+        return   # the legacy format stores tensors raw: nothing to inflate
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise ModelError(f"{path.name}: not a readable PyTorch file (damaged archive: {err})") from None
+    limit = MAX_UNPACKED_BYTES
+    if declared > EXPANSION_FLOOR:
+        limit = min(limit, max(EXPANSION_FLOOR, MAX_EXPANSION * path.stat().st_size))
+    if declared > limit:
+        raise ModelError(f"{path.name} was refused: it would unpack to {_size(declared)} from "
+                         f"{_size(path.stat().st_size)} on disk (the limit is {_size(limit)}); "
+                         "it is damaged or built to exhaust memory")
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def load_pickled(path: Path) -> Any:
+    """torch.load through the restricted unpickler, after the archive size check."""
+    import torch
+
+    path = Path(path)
+    check_archive(path)
+    try:
+        with warnings.catch_warnings():   # our message says it all; no torch warning first
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_SafePickle)
+    except Refused as err:
+        raise ModelError(f"{path.name} was refused: it holds Python objects that would run code "
+                         f"when loaded ({err}), and RestoreLab only loads plain weights") from None
+    except MemoryError:
+        raise ModelError(f"{path.name}: not enough memory to read it") from None
+    except (pickle.UnpicklingError, EOFError) as err:
+        raise ModelError(f"{path.name}: not a readable PyTorch weights file (corrupt or cut "
+                         f"short: {str(err)[:120]})") from None
+    except Exception as err:
+        raise ModelError(f"{path.name}: not a readable PyTorch file ({str(err)[:200]})") from None
+
+
+def read_state_dict(path: Path) -> dict[str, Any]:
+    """Tensors of a model file, without ever running code stored in it."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such file")
@@ -47,16 +159,7 @@ def read_state_dict(path: Path) -> dict[str, Any]:
             return load_file(str(path))
         except Exception as err:
             raise ModelError(f"{path.name}: not a readable safetensors file ({err})") from None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if "global" in str(err).lower():
-            raise ModelError(f"{path.name} was refused: it holds Python objects that would run "
-                             "code when loaded, and RestoreLab only loads plain weights") from None
-        raise ModelError(f"{path.name}: not a readable PyTorch weights file (corrupt, or it uses "
-                         "pickle features that safe loading does not allow)") from None
-    except Exception as err:
-        raise ModelError(f"{path.name}: not a readable PyTorch file ({str(err)[:200]})") from None
+    state = load_pickled(path)
     if not isinstance(state, dict):
         raise ModelError(f"{path.name}: holds a {type(state).__name__}, not a state dict")
     return state
@@ -90,7 +193,10 @@ def build_imported(state: dict[str, Any], kwargs: dict[str, Any]):
     return module
 
 
-def import_model(path: str | Path, name: str | None = None) -> checkpoints.ModelEntry:
+def import_model(path: str | Path, name: str | None = None, *,
+                 replace: bool = False) -> checkpoints.ModelEntry:
+    """Import a model file into the library. A name already taken gets a free one
+    (``name-2``, ...; compare the entry's id) unless ``replace`` (never a shipped model)."""
     path = Path(path)
     state = read_state_dict(path)
     descriptor = _describe(state)
@@ -103,13 +209,17 @@ def import_model(path: str | Path, name: str | None = None) -> checkpoints.Model
             "imported_from": path.name, "architecture_name": descriptor.architecture.name,
             "tags": list(descriptor.tags),
             "description": f"{descriptor.architecture.name} imported from {path.name}"}
-    return checkpoints.save_model(name or path.stem, state, IMPORTED_ARCH, kwargs, card)
+    return checkpoints.save_model(name or path.stem, state, IMPORTED_ARCH, kwargs, card,
+                                  overwrite=True if replace else None)
 
 
 def import_job(spec: dict, control) -> Iterator[Event]:
-    """Job wrapper: spec = {"path": ..., "name": optional}."""
+    """Job wrapper: spec = {"path": ..., "name": optional, "replace": optional}."""
     yield Progress(0, 1, f"importing {Path(spec['path']).name}")
-    entry = import_model(spec["path"], spec.get("name"))
+    wanted = checkpoints.slug(spec.get("name") or Path(spec["path"]).stem)
+    entry = import_model(spec["path"], spec.get("name"), replace=bool(spec.get("replace")))
+    if entry.id != wanted:
+        yield Log("warning", f"a model named '{wanted}' already exists; imported as '{entry.id}'")
     yield Log("info", f"imported {entry.card.get('architecture_name', entry.arch)} as '{entry.id}'")
     yield Saved(str(entry.path), kind="model")
     yield Progress(1, 1, "done")

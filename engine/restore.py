@@ -1,6 +1,7 @@
 """The restore job: one image or a list, each read, restored and written atomically."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -9,7 +10,7 @@ import cv2
 import numpy as np
 
 from . import imageio
-from .errors import RestoreLabError
+from .errors import ImageError, RestoreLabError
 from .events import Event, ItemDone, ItemFailed, Log, Progress, Saved
 from .inference import InferenceOptions, restore_pixels
 from .jobs import Control
@@ -27,6 +28,8 @@ class RestoreSpec:
     inference: InferenceOptions = InferenceOptions()
     options: dict[str, Any] = field(default_factory=dict)  # classical method options
     suffix: str | None = None         # output format for folders, e.g. ".png"; None: keep
+    quality: int | None = None        # JPEG/WebP quality 1-100; None: 95 (lossless WebP stays so)
+    overwrite: bool = False           # allow an output to replace one of the inputs
 
 
 def output_paths(inputs: list[Path], output: Path, suffix: str | None) -> list[Path]:
@@ -42,6 +45,37 @@ def output_paths(inputs: list[Path], output: Path, suffix: str | None) -> list[P
             stem = f"{stem}_{names[stem]}"
         out.append(output / f"{stem}{suffix or src.suffix}")
     return out
+
+
+def _identities(path: Path) -> set:
+    """What names one file: its resolved path and, when it exists, its device and inode."""
+    keys: set = {os.path.normcase(os.path.realpath(path))}
+    try:
+        st = os.stat(path)
+        keys.add((st.st_dev, st.st_ino))
+    except OSError:
+        pass
+    return keys
+
+
+def check_overwrite(inputs: list[Path], targets: list[Path]) -> None:
+    """Refuse, before anything is written, outputs that would replace an input file."""
+    sources = set().union(*map(_identities, inputs))
+    for dst in targets:
+        if _identities(dst) & sources:
+            raise ImageError(f"'{dst}' is an input image: restoring would replace the "
+                             f"original. Choose another output, or allow overwriting "
+                             f"(--overwrite) to replace it.")
+
+
+def _item_error(src: Path, err: Exception) -> str:
+    """One line for one file of a batch that failed (the batch goes on)."""
+    if isinstance(err, RestoreLabError):
+        return str(err)
+    if isinstance(err, MemoryError) or "out of memory" in str(err).lower():
+        return (f"Out of memory while restoring '{src.name}'; try a smaller tile (--tile), "
+                f"lower precision or the CPU for this image.")
+    return f"Could not restore '{src.name}': {type(err).__name__}: {str(err)[:200]}"
 
 
 def _rescale(pixels: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -63,13 +97,15 @@ def restore_to_scale(restorer, pixels: np.ndarray, options: InferenceOptions,
 
 def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
     inputs = [Path(p) for p in spec.inputs]
+    targets = output_paths(inputs, Path(spec.output), spec.suffix)
+    if not spec.overwrite:
+        check_overwrite(inputs, targets)
     options = dict(spec.options)
     if spec.scale:
         options.setdefault("scale", spec.scale)
     restorer = load_restorer(spec.model, device=spec.device, precision=spec.precision,
                              options=options)
     yield Log("info", f"model: {restorer.title} (x{restorer.scale})")
-    targets = output_paths(inputs, Path(spec.output), spec.suffix)
     written, failed = [], []
     for i, (src, dst) in enumerate(zip(inputs, targets)):
         if control.stop_requested:
@@ -89,10 +125,10 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
                 if isinstance(ev, Progress):
                     ev = Progress(i + ev.done / max(ev.total, 1), len(inputs), stage)
                 yield ev
-            imageio.write_image(dst, out, image.info)
-        except RestoreLabError as err:
+            imageio.write_image(dst, out, image.info, quality=spec.quality)
+        except Exception as err:   # MemoryError and torch's OOM too: this file's error only
             failed.append(str(src))
-            yield ItemFailed(i, str(src), str(err))
+            yield ItemFailed(i, str(src), _item_error(src, err))
             continue
         written.append(str(dst))
         yield Saved(str(dst))

@@ -8,24 +8,34 @@
 - ``notes.md``      free text (``restorelab experiments note N TEXT``)
 - ``previews/``     validation previews (input | output | target) as PNG
 - ``checkpoints/last/``  a model folder + ``train_state.pt``, to resume
+
+While a run trains, run.json also holds its ``pid``, ``host`` and a ``heartbeat``
+time refreshed every HEARTBEAT_S seconds: a run marked running whose process is
+gone (or whose heartbeat stopped) reads as "interrupted", with how to go on.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import re
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine import paths
-from engine.atomic import write_json, write_text
-from engine.checkpoints import slug
+from engine import paths, procs
+from engine.atomic import recover_all, write_json, write_text
+from engine.checkpoints import TRAIN_STATE, slug
 from engine.errors import ConfigError
 
 CONFIG, META, METRICS, NOTES = "config.toml", "run.json", "metrics.jsonl", "notes.md"
 _FOLDER = re.compile(r"^(\d{4,})-(.+)$")
+HEARTBEAT_S = 30.0    # a training run refreshes its heartbeat this often
+STALE_S = 600.0       # no heartbeat for this long: the run is not going on
+LIVE = ("created", "running")   # statuses that only a live process keeps
 
 
 class Experiment:
@@ -37,6 +47,7 @@ class Experiment:
             self.meta: dict[str, Any] = json.loads((self.path / META).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             self.meta = {"name": self.path.name, "status": "unreadable"}
+        self._lock = threading.Lock()
 
     # -- what the journal shows -------------------------------------------------
     @property
@@ -45,7 +56,57 @@ class Experiment:
 
     @property
     def checkpoint(self) -> Path:
-        return self.path / "checkpoints" / "last"
+        folder = self.path / "checkpoints"
+        recover_all(folder)   # put back what a kill during a checkpoint write left aside
+        return folder / "last"
+
+    def resumable(self) -> bool:
+        return (self.checkpoint / TRAIN_STATE).is_file()
+
+    @property
+    def status(self) -> str:
+        """run.json's status; a run it calls live whose process is gone reads 'interrupted'."""
+        status = self.meta.get("status", "")
+        return "interrupted" if status in LIVE and not self.alive() else status
+
+    def alive(self) -> bool:
+        """Whether the process that runs this experiment still does (runs of versions that
+        kept no pid cannot be told: they count as alive)."""
+        pid, beat = self.meta.get("pid"), self.meta.get("heartbeat")
+        if pid is None:
+            return True
+        if self.meta.get("host", procs.host()) == procs.host() and not procs.pid_alive(int(pid)):
+            return False
+        try:
+            age = (_dt.datetime.now() - _dt.datetime.fromisoformat(str(beat))).total_seconds()
+        except ValueError:
+            return True
+        return age < STALE_S
+
+    def require_resumable(self) -> None:
+        """Raise a ConfigError saying why and what to do when there is nothing to resume."""
+        pid = self.meta.get("pid")
+        if pid and self.status in LIVE:
+            raise ConfigError(f"experiment {self.number} ('{self.name}') is still running "
+                              f"(process {pid}); stop it before resuming it")
+        if not self.resumable():
+            raise ConfigError(self.hint() or f"experiment {self.number} ('{self.name}') has no "
+                              f"checkpoint to resume from")
+
+    def hint(self) -> str:
+        """For a run that is not going on and did not finish: how to go on with it."""
+        status, step = self.status, self.meta.get("step", 0)
+        if status not in ("interrupted", "failed", "aborted", "stopped"):
+            return ""
+        what = {"interrupted": "was interrupted", "failed": "failed", "aborted": "was aborted",
+                "stopped": "was stopped"}[status]
+        which = f"experiment {self.number} ('{self.name}')"
+        if self.resumable():
+            return (f"{which} {what} at step {step}; continue it with "
+                    f"`restorelab train --resume {self.number}`")
+        return (f"{which} {what} before its first checkpoint, so there is "
+                f"nothing to resume; start it again with "
+                f"`restorelab train \"{self.path / CONFIG}\"`")
 
     @property
     def notes(self) -> str:
@@ -64,15 +125,38 @@ class Experiment:
         m = self.meta
         return {"number": self.number, "name": self.name, "created": m.get("created", ""),
                 "dataset": m.get("dataset", ""), "description": m.get("description", ""),
-                "status": m.get("status", ""), "step": m.get("step", 0), "total": m.get("total", 0),
+                "status": self.status, "step": m.get("step", 0), "total": m.get("total", 0),
                 "results": m.get("results", {}), "model": m.get("model", ""),
-                "notes": self.notes.strip(), "error": m.get("error", ""), "path": str(self.path)}
+                "notes": self.notes.strip(), "error": m.get("error", ""), "path": str(self.path),
+                "hint": self.hint()}
 
     # -- writing (rank 0 only) ------------------------------------------------------
     def update(self, **changes: Any) -> None:
-        self.meta.update(changes)
-        self.meta["updated"] = _now()
-        write_json(self.path / META, self.meta)
+        with self._lock:   # the heartbeat thread writes too
+            self.meta.update(changes)
+            self.meta["updated"] = _now()
+            write_json(self.path / META, self.meta)
+
+    @contextmanager
+    def heartbeat(self, every: float | None = None):
+        """Record this process in run.json and refresh its heartbeat until the block ends."""
+        self.update(pid=os.getpid(), host=procs.host(), heartbeat=_now())
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(every or HEARTBEAT_S):
+                try:
+                    self.update(heartbeat=_now())
+                except Exception:   # a full disk must not kill the run from here
+                    pass
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{self.number}", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            done.set()
+            thread.join()
 
     def log(self, step: int, values: dict[str, Any]) -> None:
         with open(self.path / METRICS, "a", encoding="utf-8") as fh:

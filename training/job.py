@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Iterator
 
 import torch
 
-from engine import devices
-from engine.checkpoints import load_train_state, load_weights, save_model
+from engine import devices, paths
+from engine.checkpoints import find_model, load_train_state, load_weights, save_model, slug
 from engine.errors import ConfigError
 from engine.events import Event, Log, Metric, Preview, Progress, Rollback, Saved
 from engine.jobs import Control
@@ -79,8 +80,6 @@ def experiment_from_model(entry, name: str | None = None):
 def resume_spec(ref: str, overrides: list[str] | None = None) -> TrainSpec:
     """A spec that continues experiment ``ref`` (or a model folder/id with a resumable
     state, such as a shipped model) with its saved config plus overrides."""
-    from engine.checkpoints import find_model
-
     from .config import apply_overrides
 
     try:
@@ -91,11 +90,20 @@ def resume_spec(ref: str, overrides: list[str] | None = None) -> TrainSpec:
             raise
         exp = experiment_from_model(entry)
     cfg = RunConfig.from_dict(apply_overrides(exp.config(), overrides))
+    exp.require_resumable()
     done = int(exp.meta.get("step", 0))
-    if not cfg.schedule.epochs and done >= cfg.schedule.steps:
+    # a run killed after its last checkpoint but before registering its model resumes to
+    # register it; one that registered its model needs more steps to go on
+    if not cfg.schedule.epochs and done >= cfg.schedule.steps and not registration_pending(exp):
         raise ConfigError(f"experiment {exp.number} already ran {done} steps; raise schedule.steps "
                           f"(--set schedule.steps=N) to train longer")
     return TrainSpec(cfg, resume=str(exp.path), experiment_name=exp.name)
+
+
+def registration_pending(exp) -> bool:
+    """A run that ended (killed, failed, aborted) after its last checkpoint but before its
+    model reached the library. (A model folder's experiment is 'stopped': it needs steps.)"""
+    return not exp.meta.get("model") and exp.meta.get("status") != "stopped"
 
 
 def dist_info() -> tuple[int, int]:
@@ -147,6 +155,7 @@ class _Run:
         self.best: dict = {}            # {"step", "psnr"} of the best validation so far
         self.train_s = 0.0              # seconds spent stepping, over all sessions of the run
         self.session_s0 = 0.0           # train_s when this session started (time budgets count from it)
+        self.registered = False         # a resumed run had registered its model already
 
     def train_state(self) -> dict:
         return {"step": self.step, "cursor": self.cursor, "loop": self.loop.state_dict(),
@@ -173,7 +182,9 @@ class _Run:
     def restore(self, ref: str) -> None:
         """Load a checkpoint to resume from (RNG state is set by the caller, later)."""
         exp = experiments.find(ref)
+        exp.require_resumable()
         self.exp = exp if self.rank == 0 else None
+        self.registered = not registration_pending(exp)
         folder = exp.checkpoint
         state = load_train_state(folder)
         _, _, weights = load_weights(folder)
@@ -227,6 +238,7 @@ def train_job(spec: TrainSpec, control: Control) -> Iterator[Event]:
     rank, world = dist_info()
     deterministic_before = _setup_torch(cfg)
     run = None
+    alive = ExitStack()   # the experiment's heartbeat, while this job runs
     try:
         device = devices.resolve(cfg.device)
         yield Log("info", f"training '{cfg.name}' on {devices.describe(device)}")
@@ -247,6 +259,8 @@ def train_job(spec: TrainSpec, control: Control) -> Iterator[Event]:
                                          cfg.description, data.summary["dataset"])
                 yield Log("info", f"experiment {exp.number}: {exp.path}")
             run = _Run(cfg, loop, exp, rank)
+        if run.exp is not None:
+            alive.enter_context(run.exp.heartbeat())
         yield from _train(run, data, control, device, world)
         return (yield from _finish(run, data, control, spec))
     except GeneratorExit:
@@ -258,6 +272,7 @@ def train_job(spec: TrainSpec, control: Control) -> Iterator[Event]:
             run.exp.update(status="failed", step=run.step, error=str(err)[:500])
         raise
     finally:
+        alive.close()
         torch.use_deterministic_algorithms(deterministic_before)
 
 
@@ -273,8 +288,14 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
     else:
         total = cfg.schedule.steps
     if run.step >= total:
-        raise ConfigError(f"this run already finished {run.step} steps; raise schedule.steps "
-                          f"(--set schedule.steps=N) to train longer")
+        if run.registered:
+            raise ConfigError(f"this run already finished {run.step} steps; raise schedule.steps "
+                              f"(--set schedule.steps=N) to train longer")
+        # stopped after its last checkpoint, before its model was registered: do that now
+        if run.exp is not None:
+            run.exp.update(status="running", total=total, device=device, world=world)
+        yield Log("info", f"training had reached step {run.step}; registering its model")
+        return
     if run.exp is not None:
         run.exp.update(status="running", total=total, device=device, world=world,
                        images=data.summary["images"])
@@ -370,6 +391,14 @@ def output_hints(cfg: RunConfig) -> dict:
     return {"output_normalise": "max"} if raw else {}
 
 
+def _own_model(exp) -> bool:
+    """Whether the user library holds a model this experiment registered (before a resume)."""
+    own = exp.meta.get("model")
+    entry = find_model(own) if own else None
+    return entry is not None and not entry.shipped and entry.card.get("experiment") == exp.number \
+        and entry.path.parent == paths.models_dir()
+
+
 def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Event]:
     """Final validation and model registration (rank 0); the job's result."""
     cfg, exp = run.cfg, run.exp
@@ -402,8 +431,14 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
     name = f"{spec.experiment_name or cfg.name}-{exp.number:04d}"
     if cfg.loop == "classify":   # comparison nets stay in the experiment folder
         entry = save_model("final", weights, cfg.model.arch, run.loop.kwargs, card, root=exp.path)
-    else:
+    elif _own_model(exp):        # a resumed run replaces the model it registered before
+        entry = save_model(exp.meta["model"], weights, cfg.model.arch, run.loop.kwargs, card,
+                           overwrite=True)
+    else:                        # never another one: a taken name becomes name-2, name-3, ...
         entry = save_model(name, weights, cfg.model.arch, run.loop.kwargs, card)
+        if entry.id != slug(name):
+            yield Log("warning", f"a model named '{slug(name)}' already exists; this run's model "
+                                 f"is registered as '{entry.id}'")
     exp.update(status=status, step=run.step, results=run.results(), model=entry.id)
     yield Saved(str(entry.path), "model")
     return {**result, "status": status, "model": entry.id, "model_path": str(entry.path),

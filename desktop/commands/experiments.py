@@ -50,6 +50,9 @@ def list_runs(args: argparse.Namespace) -> int:
                   r["description"][:40], f"{r['status']} {r['step']}/{r['total']}",
                   _results(r["results"])] for r in rows],
                 ["#", "name", "date", "dataset", "description", "status", "results"]))
+    for r in rows:
+        if r["status"] == "interrupted":
+            print(r["hint"])
     return 0
 
 
@@ -66,7 +69,7 @@ def show_run(args: argparse.Namespace) -> int:
         print(f"{key:12} {summary[key]}")
     print(f"{'steps':12} {summary['step']}/{summary['total']}")
     print(f"{'results':12} {_results(summary['results'])}")
-    for key in ("error", "notes"):
+    for key in ("error", "notes", "hint"):
         if summary[key]:
             print(f"{key:12} {summary[key]}")
     print("\n# config.toml")

@@ -22,10 +22,25 @@ def add_parser(sub) -> None:
                         "two-stage denoise), autocontrast, dither (to 8 bits); e.g. --post nlmeans,dither")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--format", dest="suffix", help="output format for folders, e.g. png")
+    p.add_argument("--quality", type=quality, metavar="N",
+                   help="JPEG/WebP quality, 1-100 (default 95; 100 is lossless WebP; without it "
+                        "a lossless WebP input stays lossless)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="allow outputs to replace input images (refused otherwise)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, e.g. --set sigma=2.0 (classical methods)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=run)
+
+
+def quality(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100, not '{text}'")
+    return value
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -62,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from engine import devices
     from engine.inference import InferenceOptions
     from engine.postprocess import parse_steps
-    from engine.restore import RestoreSpec, restore_job
+    from engine.restore import RestoreSpec, check_overwrite, output_paths, restore_job
 
     from .common import run_job
 
@@ -77,13 +92,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {output} is a file; several inputs need an output folder", file=sys.stderr)
             return 2
         output.mkdir(parents=True, exist_ok=True)
-    devices.set_threads(args.threads)
     suffix = f".{args.suffix.lstrip('.')}" if args.suffix else None
+    if not args.overwrite:   # before any work; the job checks again (the window uses it too)
+        check_overwrite(files, output_paths(files, output, suffix))
+    devices.set_threads(args.threads)
     spec = RestoreSpec(
         inputs=tuple(str(f) for f in files), output=str(output), model=args.model,
         scale=args.scale, device=args.device, precision=args.precision,
         inference=InferenceOptions(tile=args.tile, overlap=args.overlap, strength=args.strength,
                                    postprocess=post),
-        options=parse_sets(args.set), suffix=suffix)
+        options=parse_sets(args.set), suffix=suffix, quality=args.quality,
+        overwrite=args.overwrite)
     printer = run_job(restore_job, spec, device=args.device, title="restore", quiet=args.quiet)
     return 1 if printer.failures else 0

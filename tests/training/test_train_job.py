@@ -1,17 +1,26 @@
-"""The training job end to end on tiny synthetic data: events, experiment folder, model library."""
+"""The training job end to end on tiny synthetic data: events, experiment folder, model library;
+and runs that meet taken names, kills and dead processes."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
+from desktop.cli import main
+from engine import checkpoints, registry
 from engine.checkpoints import build_model, list_models
-from engine.events import Failed, Finished, Metric, Preview, Progress, Saved
+from engine.events import Failed, Finished, Log, Metric, Preview, Progress, Saved
 from engine.imageio import write_image
 from engine.jobs import drive
+from training import experiments, job
 from training.config import ScheduleConfig, load_run
-from training.job import TrainSpec, train_job
+from training.job import TrainSpec, resume_spec, train_job
 from training.optim import lr_factor
 
 TINY = ["schedule.steps=3", "data.crop=16", "data.batch=2", "val.crop=16",
@@ -107,3 +116,115 @@ def test_bad_data_fails_with_a_clear_message(tmp_path):
     cfg = load_run(preset="smoke", overrides=[f"data.train={tmp_path / 'missing'}"])
     final = list(drive(train_job, TrainSpec(cfg)))[-1]
     assert isinstance(final, Failed) and "image folder not found" in final.message
+
+
+# ------------------------------------------------ taken names, kills, dead processes
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", ""])
+    proc.wait()
+    return proc.pid
+
+
+def finish(spec):
+    events = list(drive(train_job, spec))
+    assert isinstance(events[-1], Finished), getattr(events[-1], "message", events[-1])
+    return events
+
+
+def tiny_config(images):
+    return load_run(preset="smoke", overrides=[f"data.train={images}", *TINY])
+
+
+def test_a_run_never_replaces_a_model_of_its_name(images):
+    spec = registry.get("dncnn")
+    kwargs = spec.kwargs({"depth": 2, "width": 4})
+    other = checkpoints.save_model("smoke-0001", spec.build(**kwargs).state_dict(), "dncnn", kwargs,
+                                   {"task": "denoise", "note": "trained elsewhere"})
+    seen = {}
+
+    events = []
+    for event in drive(train_job, TrainSpec(tiny_config(images))):
+        events.append(event)
+        if isinstance(event, Metric) and not seen:   # while it trains, run.json names its process
+            exp = experiments.find(1)
+            seen.update(pid=exp.meta.get("pid"), beat=exp.meta.get("heartbeat"))
+    result = events[-1].result
+    assert result["model"] == "smoke-0001-2"
+    assert any(isinstance(e, Log) and "smoke-0001-2" in e.text for e in events)
+    assert checkpoints.read_card(other.path)["note"] == "trained elsewhere"
+    assert checkpoints.find_model("smoke-0001-2").card["experiment"] == 1
+    assert seen["pid"] == os.getpid() and seen["beat"]
+
+
+def test_resume_registers_the_model_of_a_run_killed_before_registering_it(images, monkeypatch, capsys):
+    class Killed(BaseException):
+        pass
+
+    real = job.save_model
+
+    def killed_at_registration(name, *args, root=None, **kwargs):
+        if root is None:   # the user library: the run's model
+            raise Killed()
+        return real(name, *args, root=root, **kwargs)
+
+    monkeypatch.setattr(job, "save_model", killed_at_registration)
+    with pytest.raises(Killed):
+        list(drive(train_job, TrainSpec(tiny_config(images))))
+    monkeypatch.setattr(job, "save_model", real)
+    exp = experiments.find(1)
+    assert exp.meta["status"] == "running" and exp.meta["step"] == 3 and not exp.meta.get("model")
+    exp.update(pid=dead_pid())   # what SIGKILL leaves: a pid that is gone
+
+    assert experiments.find(1).status == "interrupted"
+    assert main(["experiments", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "interrupted 3/3" in out and "interrupted at step 3" in out
+    assert "restorelab train --resume 1" in out
+
+    events = finish(resume_spec("1"))
+    result = events[-1].result
+    assert result["model"] == "smoke-0001" and result["step"] == 3
+    assert checkpoints.find_model("smoke-0001").card["steps"] == 3
+    exp = experiments.find(1)
+    assert exp.status == "done" and exp.meta["model"] == "smoke-0001"
+    # now it is finished: going on needs more steps, and re-registers its own model
+    with pytest.raises(Exception, match="already ran 3 steps"):
+        resume_spec("1")
+    events = finish(resume_spec("1", ["schedule.steps=4"]))
+    assert events[-1].result["model"] == "smoke-0001"
+    assert [m.id for m in checkpoints.list_models() if not m.shipped] == ["smoke-0001"]
+
+
+def test_resume_before_the_first_checkpoint_says_what_to_do(capsys):
+    cfg = load_run(preset="smoke").to_dict()
+    exp = experiments.create(cfg, "smoke", dataset="tiny")
+    exp.update(status="running", step=0, total=80, pid=dead_pid())
+    assert main(["train", "--resume", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "experiment 1 ('smoke')" in err and "first checkpoint" in err
+    assert f"restorelab train \"{exp.path / 'config.toml'}\"" in err
+    assert "no training state" not in err and "Traceback" not in err
+    assert experiments.find(1).summary()["status"] == "interrupted"
+
+    # a run whose process is alive is refused too, rather than trained twice at once
+    exp.update(pid=os.getpid())
+    assert main(["train", "--resume", "1"]) == 2
+    assert "still running" in capsys.readouterr().err
+
+
+def test_heartbeat_goes_on_and_a_stale_one_reads_interrupted():
+    exp = experiments.create({"task": "denoise"}, "beat")
+    exp.update(status="running")
+    with exp.heartbeat(every=0.05):
+        first = exp.meta["heartbeat"]
+        time.sleep(1.2)
+        assert exp.status == "running"
+    assert exp.meta["heartbeat"] != first
+    assert json.loads((exp.path / "run.json").read_text())["pid"] == os.getpid()
+    # on another machine only the heartbeat tells
+    old = (dt.datetime.now() - dt.timedelta(seconds=experiments.STALE_S + 5)).isoformat()
+    exp.update(host="another-machine", heartbeat=old)
+    assert experiments.find(1).status == "interrupted"
+    exp.update(heartbeat=dt.datetime.now().isoformat(timespec="seconds"))
+    assert experiments.find(1).status == "running"
