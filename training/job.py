@@ -324,8 +324,9 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
                 continue
             run.step += 1
             dt = time.perf_counter() - t0
-            run.train_s += dt
-            step_time = dt if step_time is None else 0.9 * step_time + 0.1 * dt
+            # a step 20x longer than usual was a suspended or paused process: count a usual one
+            run.train_s += dt if step_time is None or dt < 20 * step_time else step_time
+            step_time = dt if step_time is None else 0.9 * step_time + 0.1 * min(dt, 20 * step_time)
             values = {**result.terms, "lr": loop.lr, **result.extra, "throughput": samples / dt}
             run.last_loss = values["loss/total"]
             for name, value in values.items():
