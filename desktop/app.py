@@ -32,6 +32,27 @@ def create_app(argv: list[str] | None = None):
     return app
 
 
+def run_window(app, window) -> int:
+    """Run the event loop until the window closes; return the exit code.
+
+    The window ends its jobs and the runner's threads when it closes. A worker
+    still inside one long native call (a big tile through a network) cannot be
+    interrupted: letting the interpreter finalize under it aborts the process
+    ("terminate called without an active exception", exit 134), so then the
+    process ends at once, everything the window keeps being saved already.
+    """
+    code = app.exec()
+    if not window._closed:      # the loop ended some other way (app.quit, a signal)
+        window.save_state()
+        window.shutdown()
+    warming = window.warmup is not None and window.warmup.is_alive()
+    if window.shutdown_clean is False or warming:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     app = create_app(argv)
     from desktop.main_window import MainWindow
@@ -44,4 +65,4 @@ def main(argv: list[str] | None = None) -> int:
         from PySide6.QtCore import QTimer
 
         QTimer.singleShot(int(os.environ["RESTORELAB_QUIT_AFTER_MS"]), window.close)
-    return app.exec()
+    return run_window(app, window)

@@ -15,8 +15,10 @@ from .pages import PAGES, AppContext, build_page
 from .settings import Settings, SettingsDialog
 
 VERSION = "0.1.0"
-STOP_WAIT_S = 1.5     # how long a stopped job may take to finish its step before it is aborted
-SHUTDOWN_WAIT_S = 5.0
+STOP_WAIT_S = 5.0     # how long a stopped job may take to finish its step (or a short job to
+                      # end: they cannot be interrupted) before it is aborted
+ABORT_WAIT_S = 1.0    # how long an aborted restore may take to reach its next tile
+JOIN_WAIT_S = 0.5     # then how long the runner's threads get to end
 
 
 class _EngineStatus(QObject):
@@ -46,7 +48,8 @@ class MainWindow(QMainWindow):
         self.ask = ask or _ask_box(self)
         self.shutdown_clean: bool | None = None
         self._closed = False
-        self._active: dict = {}     # key -> [title, fraction] of jobs that started
+        self.warmup = None          # the engine's warm-up thread, once started
+        self._active: dict = {}     # job id -> [title, fraction, key] of jobs that started
         theme.apply_theme(QApplication.instance(), self.settings.get("theme"))
         self.setWindowTitle("RestoreLab")
         self.setAcceptDrops(True)
@@ -62,7 +65,7 @@ class MainWindow(QMainWindow):
         if restore_workspace:
             self.restore_page.restore_workspace()
         if self.settings.load_error:
-            self.ctx.status(self.settings.load_error)
+            self.ctx.status(self.settings.load_error, 20000)   # said once, and long enough to read
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -175,12 +178,14 @@ class MainWindow(QMainWindow):
         b.finished.connect(self._job_ended)
         b.failed.connect(self._job_ended)
         self.ctx.job_submitted.connect(lambda _k: self._update_jobs())
+        self.ctx.jobs_changed.connect(self._update_jobs)
         # the queue is the workspace: keep it on disk soon after it changes (not only on close)
         self._autosave = QTimer(self, singleShot=True, interval=1500)
         self._autosave.timeout.connect(self.save_state)
         self.restore_page.queue_changed.connect(self._autosave.start)
         page = self.settings.get("page")
         self.show_page(page if page in self.pages else "Restore")
+        self._update_jobs()   # nothing runs yet: no empty job or queue labels
 
     # ------------------------------------------------------------------- pages
     def show_page(self, name: str) -> None:
@@ -219,31 +224,38 @@ class MainWindow(QMainWindow):
     def start_engine(self) -> None:
         from .app import warm_up_engine
 
-        warm_up_engine(self._engine_status.ready.emit)
+        self.warmup = warm_up_engine(self._engine_status.ready.emit)
 
     def _job_started(self, key, event) -> None:
-        self._active[key] = [event.title, None]
+        self._active[event.job_id] = [event.title, None, key]
         self._update_jobs()
 
     def _job_progress(self, key, event) -> None:
-        if key in self._active and event.total:
-            self._active[key][1] = float(event.done) / float(event.total)
-            self._update_jobs()
+        for job in self._active.values():
+            if job[2] == key and event.total:
+                job[1] = float(event.done) / float(event.total)
+                self._update_jobs()
 
-    def _job_ended(self, key, _event) -> None:
-        self._active.pop(key, None)
+    def _job_ended(self, key, event) -> None:
+        self._active.pop(getattr(event, "job_id", None), None)
         self._update_jobs()
+
+    def waiting_jobs(self) -> list:
+        """Jobs the user asked for that have not started yet and still will."""
+        return [h for h in self.runner.jobs()
+                if h.final is None and not h.control.aborted and h.id not in self._active
+                and h.id not in self.ctx.quiet_ids]
 
     def _update_jobs(self) -> None:
         if self._closed:
             return
         running = list(self._active.values())
         if running:
-            title, frac = running[0]
+            title, frac, _key = running[0]
             self.job_label.setText(f"{title}" + (f" · {frac * 100:.0f}%" if frac is not None else ""))
         else:
             self.job_label.setText("")
-        waiting = max(0, len(self.runner.jobs()) - len(running))
+        waiting = len(self.waiting_jobs())
         self.queue_label.setText(f"{waiting} waiting" if waiting else "")
         self.queue_label.setVisible(bool(waiting))
         self.job_label.setVisible(bool(running))
@@ -265,7 +277,8 @@ class MainWindow(QMainWindow):
             self._show_device(f"Device: {values['device']} (from the next job)")
         if "tile" in changed:
             self.restore_page.options.load(self.settings)
-        self.settings.save()
+        if not self.settings.save():
+            self.ctx.status(self.settings.load_error)
 
     def _toggle_theme(self) -> None:
         self.apply_settings({"theme": "dark" if self.dark_action.isChecked() else "light"})
@@ -322,31 +335,61 @@ class MainWindow(QMainWindow):
         if self._closed:
             event.accept()
             return
-        busy = self.ctx.busy_handles()
-        if busy:
-            n = len(busy)
-            question = (f"{n} job{'s are' if n > 1 else ' is'} still running or waiting "
-                        f"({busy[0].title}). Stop {'them' if n > 1 else 'it'} and quit?")
-            if not self.ask("Quit RestoreLab?", question):
-                event.ignore()
-                return
+        question = self.quit_question()
+        if question and not self.ask("Quit RestoreLab?", question):
+            event.ignore()
+            return
         self.save_state()
+        self.hide()      # gone at once for the user, while the jobs wind down
         self.shutdown()
         event.accept()
 
+    def quit_question(self) -> str:
+        """What quitting now would lose or stop, as a question; "" when nothing."""
+        parts = []
+        busy = self.ctx.busy_handles()
+        if busy:
+            n = len(busy)
+            parts.append(f"{n} job{'s are' if n > 1 else ' is'} still running or waiting "
+                         f"({busy[0].title}): quitting stops {'them' if n > 1 else 'it'}.")
+        unsaved = self.restore_page.unsaved()
+        if unsaved:
+            n = len(unsaved)
+            names = ", ".join(i.name for i in unsaved[:3]) + (" …" if n > 3 else "")
+            parts.append(f"{n} restored image{'s are' if n > 1 else ' is'} not saved ({names}). "
+                         "The queue keeps "
+                         f"{'them' if n > 1 else 'it'} for the next launch, but only Save puts "
+                         f"{'them' if n > 1 else 'it'} in your folders.")
+        return "\n\n".join(parts + ["Quit anyway?"]) if parts else ""
+
     def shutdown(self) -> bool:
-        """Stop every job (abort what does not stop in time) and end the runner's threads."""
+        """End every job and the runner's threads, within a few seconds.
+
+        Jobs are told what their ``close_policy`` says: restores and quick jobs are
+        aborted (nothing half done is worth keeping), training runs are stopped
+        (they finish the step and save a checkpoint), short writes finish. What
+        has not ended by the deadline is aborted. A thread that is still inside
+        one long native call after that cannot be interrupted: ``shutdown_clean``
+        is then False and :func:`desktop.app.run_window` ends the process without
+        waiting for it.
+        """
         import time
 
         self._closed = True
         self._autosave.stop()
-        handles = self.runner.jobs()
-        for h in handles:
-            h.control.stop()
-        deadline = time.monotonic() + STOP_WAIT_S
-        for h in handles:
-            h.done.wait(max(0.0, deadline - time.monotonic()))
-        self.shutdown_clean = self.runner.shutdown(SHUTDOWN_WAIT_S)  # aborts the rest
+        started = time.monotonic()
+        waits = []
+        for h in self.runner.jobs():
+            policy = self.ctx.close_policy.get(h.id, "stop")
+            if policy == "abort":
+                h.control.abort()
+            elif policy == "stop":
+                h.control.stop()
+            long_job = policy == "abort" and h.id not in self.ctx.quiet_ids
+            waits.append((h, ABORT_WAIT_S if long_job else STOP_WAIT_S))
+        for h, wait_s in waits:
+            h.done.wait(max(0.0, started + wait_s - time.monotonic()))
+        self.shutdown_clean = self.runner.shutdown(JOIN_WAIT_S)  # aborts the rest
         self.bridge.close()
         return self.shutdown_clean
 

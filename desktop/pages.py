@@ -49,6 +49,7 @@ class AppContext(QObject):
     models_changed = Signal()         # a model was added, renamed or deleted
     use_model_requested = Signal(str)
     job_submitted = Signal(object)    # key
+    jobs_changed = Signal()           # a job was cancelled or otherwise changed outside events
 
     def __init__(self, settings, runner, bridge, ask: Callable[[str, str], bool],
                  parent: QObject | None = None) -> None:
@@ -59,21 +60,26 @@ class AppContext(QObject):
         self.ask = ask
         self.handles: dict[Any, Any] = {}
         self.quiet_ids: set[int] = set()
+        self.close_policy: dict[int, str] = {}   # job id -> "abort" | "stop" | "finish"
         bridge.finished.connect(self._ended)
         bridge.failed.connect(self._ended)
 
     def submit(self, job, spec, key, *, title: str = "", device: str | None = None,
-               quiet: bool = False):
+               quiet: bool = False, on_close: str | None = None):
         """Run a job on the engine's runner; its events come back through ``bridge``.
 
         ``quiet`` jobs (reading a file for the viewer, comparing) are stopped on
-        close without asking the user first.
+        close without asking the user first. ``on_close`` says what quitting does
+        to the job: "abort" (drop it: the default for quiet jobs), "stop" (finish
+        the step and save: the default for the others) or "finish" (let it end,
+        for short writes such as saving results).
         """
         device = device or str(self.settings.get("device") or "auto")
         handle = self.runner.submit(job, spec, self.bridge.subscriber(key), device=device,
                                     title=title)
         if quiet:
             self.quiet_ids.add(handle.id)
+        self.close_policy[handle.id] = on_close or ("abort" if quiet else "stop")
         self.handles[key] = handle
         self.job_submitted.emit(key)
         return handle
@@ -83,10 +89,13 @@ class AppContext(QObject):
         if handle is not None and getattr(event, "job_id", handle.id) == handle.id:
             self.handles.pop(key, None)
             self.quiet_ids.discard(handle.id)
+        self.close_policy.pop(getattr(event, "job_id", None), None)
 
     def busy_handles(self) -> list:
-        """Running or waiting jobs worth asking about before quitting (not the quiet ones)."""
-        return [h for h in self.runner.jobs() if h.id not in self.quiet_ids]
+        """Running or waiting jobs worth asking about before quitting: not the quiet ones, nor
+        those that finish anyway (a save under way completes before the window goes)."""
+        return [h for h in self.runner.jobs() if h.final is None and h.id not in self.quiet_ids
+                and self.close_policy.get(h.id) != "finish"]
 
     def status(self, text: str, timeout_ms: int = 8000) -> None:
         self.message.emit(text, timeout_ms)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
+VIEWER_MODES = ("split", "side", "difference", "blink")
+PRECISIONS = ("fp32", "bf16", "fp16")
+MAX_FILE_BYTES = 8 << 20   # a settings file larger than this is not ours
+MAX_DEPTH = 32             # nesting a settings value may have
+MAX_TEXT = 4096            # characters of a path or a name
+MAX_ITEMS = 10_000         # entries of a list (the workspace) or a table
 
 DEFAULTS: dict[str, Any] = {
     "theme": "dark",
@@ -37,48 +45,268 @@ DEFAULTS: dict[str, Any] = {
     "viewer_mode": "split",
     "last_dir": "",
     "save_dir": "",
+    "save_quality": 0,       # JPEG / WebP quality of saved results; 0: the engine's default
     "window": {},            # geometry / state / splitter sizes (hex strings, lists)
+    "train_form": {},        # the Train page's last run form (a raw config dict)
 }
 
 
-def settings_path() -> Path:
-    from engine.paths import settings_file
+# -- checks: each returns the value to keep or raises ValueError ------------------------
+def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """Nesting depth of a JSON value; raises ValueError past ``limit``."""
+    stack, deepest = [(value, 1)], 0
+    while stack:
+        node, d = stack.pop()
+        if d > limit:
+            raise ValueError(f"nested deeper than {limit} levels")
+        deepest = max(deepest, d)
+        if isinstance(node, dict):
+            stack.extend((v, d + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, d + 1) for v in node)
+    return deepest
 
-    return settings_file()
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return value
+
+
+def _whole(lo: int, hi: int, *also: int):
+    def check(value: Any) -> int:
+        number = _number(value)
+        if isinstance(number, float) and not number.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        number = int(number)
+        if not (lo <= number <= hi or number in also):
+            raise ValueError(f"{number} is outside {lo}..{hi}")
+        return number
+    return check
+
+
+def _one_of(*allowed: str):
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+    return check
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TEXT or "\0" in value:
+        raise ValueError(f"{str(value)[:40]!r} is not a short text")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{value!r} is not true or false")
+    return value
+
+
+def _texts(value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_ITEMS:
+        raise ValueError("not a list of texts")
+    return [_text(v) for v in value]
+
+
+def _table(check_value):
+    def check(value: Any) -> dict:
+        if not isinstance(value, dict) or len(value) > MAX_ITEMS:
+            raise ValueError("not a table")
+        return {_text(k): check_value(v) for k, v in value.items()}
+    return check
+
+
+def _method_values(value: Any) -> dict:
+    """{option: number} of a classical method (the spin boxes take finite, modest numbers)."""
+    out = _table(_number)(value)
+    if any(abs(v) > 1e6 for v in out.values()):
+        raise ValueError("an option is out of range")
+    return out
+
+
+def _device(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"auto|cpu|mps|cuda(:\d{1,2})?", value):
+        raise ValueError(f"{str(value)[:40]!r} is not a device")
+    return value
+
+
+def _page(value: Any) -> str:
+    from .pages import PAGES
+
+    return _one_of(*PAGES)(value)
+
+
+def _window(value: Any) -> dict:
+    """Geometry (hex) and splitter sizes; a bad part is dropped, the rest kept."""
+    if not isinstance(value, dict):
+        raise ValueError("not a table")
+    out, bad = {}, []
+    geometry = value.get("geometry")
+    if geometry is not None:
+        if isinstance(geometry, str) and len(geometry) <= MAX_TEXT \
+                and re.fullmatch(r"[0-9a-fA-F]*", geometry):
+            out["geometry"] = geometry
+        else:
+            bad.append("geometry")
+    sizes = value.get("splitter")
+    if sizes is not None:
+        try:
+            if not isinstance(sizes, list) or len(sizes) != 3:
+                raise ValueError
+            out["splitter"] = [_whole(0, 100_000)(s) for s in sizes]
+        except ValueError:
+            bad.append("splitter")
+    if bad:
+        raise _Partly(out, f"bad {' and '.join(bad)}")
+    return out
+
+
+def _train_form(value: Any) -> dict:
+    """A raw run config; the Train page checks its fields when it shows them."""
+    if not isinstance(value, dict):
+        raise ValueError("not a table")
+    return value
+
+
+class _Partly(ValueError):
+    """Part of a value was bad: keep ``kept``, report the rest."""
+
+    def __init__(self, kept: Any, why: str) -> None:
+        super().__init__(why)
+        self.kept = kept
+
+
+CHECKS: dict[str, Any] = {
+    "theme": _one_of(*THEMES),
+    "device": _device,
+    "threads": _whole(0, 1024),
+    "budget_mb": _whole(64, 1 << 20),
+    "tile": _whole(32, 8192, 0),
+    "precision": _one_of(*PRECISIONS),
+    "strength": _whole(0, 100),
+    "post": _texts,
+    "scale": _whole(0, 4),
+    "model": _text,
+    "method_options": _table(_method_values),
+    "default_models": _table(_text),
+    "workspace": _texts,
+    "first_run_done": _flag,
+    "page": _page,
+    "viewer_mode": _one_of(*VIEWER_MODES),
+    "last_dir": _text,
+    "save_dir": _text,
+    "save_quality": _whole(0, 100),
+    "window": _window,
+    "train_form": _train_form,
+}
+
+
+def check_value(key: str, value: Any) -> Any:
+    """``value`` as the setting ``key`` keeps it; raises ValueError when it does not fit."""
+    _depth(value)
+    check = CHECKS.get(key)
+    return value if check is None else check(value)
+
+
+def settings_path() -> Path:
+    from engine.paths import config_dir
+
+    return config_dir() / "settings.json"   # the folder is made on save, not here
 
 
 class Settings:
-    """A dict of settings backed by ``settings.json``; unknown keys are kept as they are."""
+    """A dict of settings backed by ``settings.json``; unknown keys are kept as they are.
+
+    Every known key is checked (type and range) when the file is read: a bad
+    value falls back to its default, the file as it was is kept next to it as
+    ``settings.json.bad``, and ``load_error`` says so in one line.
+    """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path else settings_path()
         self.data: dict[str, Any] = copy.deepcopy(DEFAULTS)
         self.load_error = ""
+        self.rejected: dict[str, str] = {}   # key -> why its stored value was not used
+        self._bad_kept = False
         self.load()
 
+    @property
+    def bad_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".bad")
+
     def load(self) -> None:
+        folder = self.path.parent
+        if folder.exists() and not folder.is_dir():
+            self.load_error = (f"The settings folder {folder} is a file, not a folder: using "
+                               "the defaults, and settings cannot be saved until it is moved.")
+            return
         try:
-            stored = json.loads(self.path.read_text(encoding="utf-8"))
+            if self.path.stat().st_size > MAX_FILE_BYTES:
+                raise ValueError(f"larger than {MAX_FILE_BYTES >> 20} MB")
+            text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return
         except (OSError, ValueError) as err:  # a damaged file never stops the app
-            self.load_error = f"Settings file unreadable, using defaults ({err})"
+            self._keep_bad(None)
+            self.load_error = f"Settings file unreadable, using defaults ({err}){self._kept()}"
             return
-        if isinstance(stored, dict):
-            for key, value in stored.items():
-                default = DEFAULTS.get(key)
-                if default is None or isinstance(value, type(default)) \
-                        or (isinstance(default, int) and isinstance(value, (int, float))):
-                    self.data[key] = value
+        try:
+            stored = json.loads(text)
+        except (ValueError, RecursionError) as err:
+            why = "nested too deeply" if isinstance(err, RecursionError) else err
+            self._keep_bad(text)
+            self.load_error = f"Settings file unreadable, using defaults ({why}){self._kept()}"
+            return
+        if not isinstance(stored, dict):
+            self._keep_bad(text)
+            self.load_error = ("Settings file unreadable, using defaults (not a table)"
+                               f"{self._kept()}")
+            return
+        for key, value in stored.items():
+            try:
+                self.data[key] = check_value(key, value)
+            except _Partly as part:
+                self.data[key] = part.kept
+                self.rejected[key] = str(part)
+            except ValueError as err:
+                self.rejected[key] = str(err)
+                if key not in DEFAULTS:
+                    self.data.pop(key, None)
+        if self.rejected:
+            self._keep_bad(text)
+            names = ", ".join(sorted(self.rejected))
+            self.load_error = (f"Some settings were not valid and use their defaults ({names})"
+                               f"{self._kept()}")
 
-    def save(self) -> None:
+    def _keep_bad(self, text: str | None) -> None:
+        """Keep the file as it was (``settings.json.bad``) before it is overwritten."""
+        from engine.atomic import write_bytes
+
+        try:
+            data = self.path.read_bytes() if text is None else text.encode("utf-8")
+            write_bytes(self.bad_path, data)
+            self._bad_kept = True
+        except OSError:
+            self._bad_kept = False
+
+    def _kept(self) -> str:
+        return f"; the old file is kept as {self.bad_path.name}" if self._bad_kept else ""
+
+    def save(self) -> bool:
+        """Write the file; False (and ``load_error`` says why) when it cannot be written."""
         from engine.atomic import write_json
 
         try:
             write_json(self.path, self.data)
-        except OSError as err:
+        except (OSError, ValueError, RecursionError) as err:
             self.load_error = f"Could not save settings: {err}"
-
+            return False
+        return True
     def get(self, key: str, default: Any = None) -> Any:
         if key in self.data:
             return self.data[key]

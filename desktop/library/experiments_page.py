@@ -30,6 +30,21 @@ def results_text(results: dict) -> str:
                      for k, v in (results or {}).items())
 
 
+def find_run_model(run: dict) -> str:
+    """The id of a run's model: the one the journal names, or (renamed since) the user model
+    whose card says this experiment made it; "" when there is none any more."""
+    from engine.checkpoints import find_model, list_models
+
+    found = find_model(run["model"]) if run.get("model") else None
+    if found is not None:
+        return found.id
+    made_here = [e for e in list_models() if not e.shipped
+                 and e.card.get("experiment") == run["number"]
+                 and not isinstance(e.card.get("experiment"), bool)]
+    made_here.sort(key=lambda e: str(e.card.get("created", "")))
+    return made_here[-1].id if made_here else ""
+
+
 class ExperimentsPage(QWidget):
     def __init__(self, context) -> None:
         super().__init__()
@@ -258,11 +273,29 @@ class ExperimentsPage(QWidget):
 
         return train.resume_run(str(one["number"]), steps or default_steps(one))
 
-    def open_model(self) -> None:
+    def open_model(self) -> bool:
+        """Choose the selected run's model on the Restore page (found after a rename too)."""
         one = self._one()
-        if one and one["model"]:
-            self.ctx.use_model_requested.emit(one["model"])
-            self.ctx.navigate_requested.emit("Restore")
+        if not (one and one["model"]):
+            return False
+        model_id = find_run_model(one)
+        if not model_id:
+            self.notify(f"The model of experiment {one['number']} ('{one['model']}') is not in "
+                        "the library any more: it was deleted. Resume the run or train it again "
+                        "to get one.", error=True)
+            return False
+        if model_id != one["model"]:   # renamed meanwhile: the journal learns the new name
+            from training.experiments import Experiment
+
+            try:
+                Experiment(Path(one["path"])).update(model=model_id)
+            except OSError:
+                pass
+            one["model"] = model_id
+            self._selected()
+        self.ctx.use_model_requested.emit(model_id)
+        self.ctx.navigate_requested.emit("Restore")
+        return True
 
     # ---------------------------------------------------------------- curves
     def _stale(self, path: str) -> bool:

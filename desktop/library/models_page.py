@@ -53,6 +53,25 @@ def _metrics_summary(card: dict) -> str:
     return ", ".join(parts[:3])
 
 
+def follow_rename(old_id: str, entry) -> bool:
+    """Point the experiment that trained a renamed model at its new id (the journal's
+    "Open model in Restore" keeps working). True when an experiment was updated."""
+    number = entry.card.get("experiment")
+    if isinstance(number, bool) or not isinstance(number, int):
+        return False
+    from engine.errors import RestoreLabError
+    from training.experiments import find
+
+    try:
+        exp = find(number)
+        if exp.meta.get("model") != old_id:
+            return False   # another run of that number (or it already moved on)
+        exp.update(model=entry.id)
+    except (RestoreLabError, OSError):
+        return False   # the journal cannot say: the Experiments page still finds it by number
+    return True
+
+
 class ModelsPage(QWidget):
     def __init__(self, context) -> None:
         super().__init__()
@@ -277,6 +296,7 @@ class ModelsPage(QWidget):
         except (RestoreLabError, OSError) as err:
             self.ctx.status(f"Could not rename {c.title}: {err}")
             return False
+        follow_rename(c.id, entry)
         self.refresh(select=entry.id)
         self.ctx.models_changed.emit()
         return True

@@ -14,12 +14,12 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from . import files
-from .jobs import (MetricsSpec, RestoreItemSpec, SaveSpec, load_image_job, metrics_job,
+from .keeping import KEPT_KEYS
+from .jobs import (IO, MetricsSpec, RestoreItemSpec, SaveSpec, load_image_job, metrics_job,
                    restore_item_job, save_job)
 from .queue import QueueItem
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"
-IO = "io"   # the runner queue for reading and writing files (never waits behind a restore)
 _save_ids = itertools.count(1)
 
 
@@ -69,6 +69,9 @@ class RestoreActions:
         if item.busy:
             self.cancel(item)
         self.queue.remove(item)
+        current = self.current_item()
+        if current is not None and current.path == item.path:
+            self.show_current()   # it may have been what the current result was compared with
 
     def remove_finished(self) -> None:
         for item in [i for i in self.queue.items if i.status == "done"]:
@@ -108,7 +111,7 @@ class RestoreActions:
                 strength=opts["strength"] / 100.0, post=tuple(opts["post"]))
             item.status, item.progress, item.stage, item.error = "queued", 0.0, "", ""
             item.handle = self.ctx.submit(restore_item_job, spec, ("restore", item.id),
-                                          title=f"Restoring {item.name}")
+                                          title=f"Restoring {item.name}", on_close="abort")
             self.queue.touch(item)
         self._update_buttons()
         if self.current_item() in items:
@@ -124,6 +127,7 @@ class RestoreActions:
         else:
             item.stage = "cancelling…"
         self.queue.touch(item)
+        self.ctx.jobs_changed.emit()   # no longer waiting
 
     def retry(self, item: QueueItem) -> None:
         item.error = ""
@@ -139,6 +143,9 @@ class RestoreActions:
                             device=IO, quiet=True)
 
     # ----------------------------------------------------------------- saving
+    def _sources(self) -> set[Path]:
+        return {files.same_file_key(i.path) for i in self.queue.items}
+
     def save_current(self, path: str | None = None):
         item = self.current_item()
         if item is None or item.result is None:
@@ -154,10 +161,14 @@ class RestoreActions:
         target = Path(path)
         if not target.suffix:
             target = target.with_suffix(Path(item.path).suffix or ".png")
+        if files.same_file_key(target) in self._sources() and not self.ctx.ask(
+                "Replace the original?",
+                f"{target.name} is a picture in the queue (an original, not a result). "
+                "Saving there replaces it with the result, and the original is lost. Replace it?"):
+            self.ctx.status(f"Not saved: {target.name} is an original.")
+            return None
         self.settings.set("save_dir", str(target.parent))
-        spec = SaveSpec(((str(target), item.result.pixels, item.result.image.info),))
-        return self.ctx.submit(save_job, spec, ("save", next(_save_ids), (item.id,)),
-                               title=f"Saving {target.name}", device=IO)
+        return self._submit_save([(item, target)], f"Saving {target.name}")
 
     def save_all(self, folder: str | None = None):
         done = [i for i in self.queue.items if i.result is not None]
@@ -170,11 +181,18 @@ class RestoreActions:
             if not folder:
                 return None
         self.settings.set("save_dir", folder)
-        targets = files.unique_outputs([i.path for i in done], Path(folder))
-        spec = SaveSpec(tuple((str(t), i.result.pixels, i.result.image.info)
-                              for t, i in zip(targets, done)))
-        return self.ctx.submit(save_job, spec, ("save", next(_save_ids), tuple(i.id for i in done)),
-                               title=f"Saving {len(done)} results", device=IO)
+        targets = files.unique_outputs([i.path for i in done], Path(folder), avoid=self._sources())
+        return self._submit_save(list(zip(done, targets)), f"Saving {len(done)} results")
+
+    def save_quality(self) -> int | None:
+        """The JPEG / WebP quality chosen for saving; None: the engine's default."""
+        return int(self.settings.get("save_quality") or 0) or None
+
+    def _submit_save(self, pairs: list[tuple[QueueItem, Path]], title: str):
+        spec = SaveSpec(tuple((str(t), i.result.pixels, i.result.image.info) for i, t in pairs),
+                        quality=self.save_quality())
+        key = ("save", next(_save_ids), tuple((i.id, str(t)) for i, t in pairs))
+        return self.ctx.submit(save_job, spec, key, title=title, device=IO, on_close="finish")
 
     # -------------------------------------------------------------- reference
     def set_reference(self, path: str | None = None) -> None:
@@ -217,8 +235,9 @@ class RestoreActions:
 
     def _refresh(self, item: QueueItem) -> None:
         self.queue.touch(item)
-        if item is self.current_item():
-            self.show_current()
+        current = self.current_item()
+        if current is not None and (item is current or item.path == current.path):
+            self.show_current()   # a row of the same file: what it can be compared with changed
 
     def _on_started(self, key, _event) -> None:
         item = self._item(key, "restore", event=_event)
@@ -234,6 +253,9 @@ class RestoreActions:
             self.queue.touch(item)
 
     def _on_finished(self, key, event) -> None:
+        if isinstance(key, tuple) and key and key[0] in KEPT_KEYS:
+            self._kept_event(key, event)
+            return
         if isinstance(key, tuple) and key and key[0] == "save":
             result = event.result or {}
             written = result.get("written", [])
@@ -257,8 +279,9 @@ class RestoreActions:
             item.handle = None
             if event.status == "done" and event.result is not None:
                 res = event.result
-                item.result, item.image = res, res.image
+                item.result, item.image, item.saved_to = res, res.image, ""
                 item.status, item.progress, item.stage = "done", 1.0, ""
+                self.keep(item)
                 item.detail = f"{res.model} · {res.seconds:.1f} s"
                 self.ctx.status(f"Restored {item.name} in {res.seconds:.1f} s.")
                 if item.reference:
@@ -269,6 +292,9 @@ class RestoreActions:
         self._update_buttons()
 
     def _on_failed(self, key, event) -> None:
+        if isinstance(key, tuple) and key and key[0] in KEPT_KEYS:
+            self._kept_event(key, event)
+            return
         if isinstance(key, tuple) and key and key[0] == "save":
             self.ctx.status(f"Could not save: {event.message}")
             return
@@ -289,10 +315,11 @@ class RestoreActions:
 
     def _on_saved(self, key, event) -> None:
         if isinstance(key, tuple) and key and key[0] == "save" and len(key) > 2:
-            for item_id in key[2]:
+            for item_id, target in key[2]:
                 item = self.queue.by_id(item_id)
-                if item is not None and Path(event.path).stem.startswith(Path(item.path).stem):
+                if item is not None and target == event.path:
                     item.saved_to = event.path
+                    self.queue_changed.emit()   # the cache's index remembers it was saved
 
     def _on_item_failed(self, key, event) -> None:
         if isinstance(key, tuple) and key and key[0] == "save":

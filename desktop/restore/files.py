@@ -47,16 +47,27 @@ def output_name(source: str, tag: str = "restored") -> str:
     return f"{src.stem}_{tag}{src.suffix or '.png'}"
 
 
-def unique_outputs(sources: list[str], folder: Path, tag: str = "restored") -> list[Path]:
-    """One output path per source in ``folder``; names never collide with each other."""
-    seen: dict[str, int] = {}
+def same_file_key(path: str | Path) -> Path:
+    """A path as compared with others (absolute, links resolved where they exist)."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return Path(path).expanduser().absolute()
+
+
+def unique_outputs(sources: list[str], folder: Path, tag: str = "restored",
+                   avoid: set[Path] | None = None) -> list[Path]:
+    """One output path per source in ``folder``; names never collide with each other, nor
+    with a file in ``avoid`` (the originals: a result never replaces one unasked)."""
+    avoid = avoid or set()
+    taken: set[str] = set()
     out = []
     for src in sources:
-        name = output_name(src, tag)
-        key = name.lower()
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1:
-            p = Path(name)
-            name = f"{p.stem}_{seen[key]}{p.suffix}"
+        p = Path(output_name(src, tag))
+        name, n = p.name, 1
+        while name.lower() in taken or same_file_key(folder / name) in avoid:
+            n += 1
+            name = f"{p.stem}_{n}{p.suffix}"
+        taken.add(name.lower())
         out.append(folder / name)
     return out

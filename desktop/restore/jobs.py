@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+IO = "io"   # the runner queue for reading and writing files (never waits behind a restore)
+
 _cache_lock = threading.Lock()
 _cache: dict[tuple, Any] = {}
 
@@ -44,6 +46,7 @@ class RestoreResult:
 @dataclass(frozen=True)
 class SaveSpec:
     items: tuple[tuple[str, Any, Any], ...]   # (path, pixels, ImageInfo or None)
+    quality: int | None = None                # JPEG / WebP quality (1-100); None: default
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ def save_job(spec: SaveSpec, control):
             break
         yield Progress(i, total, "saving")
         try:
-            imageio.write_image(path, pixels, info)
+            imageio.write_image(path, pixels, info, **_quality_option(spec.quality))
         except RestoreLabError as err:
             failed.append(path)
             yield ItemFailed(i, path, str(err))
@@ -163,6 +166,19 @@ def save_job(spec: SaveSpec, control):
         yield Saved(path)
     yield Progress(total, total, "saved")
     return {"written": written, "failed": failed}
+
+
+def _quality_option(quality: int | None) -> dict[str, int]:
+    """``quality=`` for engine.imageio.write_image (JPEG / WebP; PNG and TIFF ignore it), or
+    nothing: the engine's default (which keeps a lossless WebP lossless). The one place that
+    knows the engine's keyword, should it change."""
+    import inspect
+
+    from engine.imageio import write_image
+
+    if quality is None or "quality" not in inspect.signature(write_image).parameters:
+        return {}
+    return {"quality": int(quality)}
 
 
 def _comparable(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -61,7 +61,9 @@ class SplitRenderer:
         paint_layer(painter, canvas, self.after)
         painter.restore()
         draw_divider(painter, x, h, self.dragging)
-        draw_labels(painter, w, "Before" if x > 90 else "", "After" if w - x > 90 else None)
+        left = self.before.label if self.before is not None and self.before.label else "Before"
+        right = self.after.label if self.after is not None and self.after.label else "After"
+        draw_labels(painter, w, left if x > 90 else "", right if w - x > 90 else None)
 
     def _near(self, canvas, pos: QPointF) -> bool:
         x = self.divider_x(canvas)

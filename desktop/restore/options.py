@@ -171,9 +171,14 @@ class OptionsPanel(QWidget):
         self.method_rows["sigma"] = row
 
     def method_options(self) -> dict[str, Any]:
-        out = {name: box.value() for name, box in self.method_rows.items() if name != "sigma"}
-        if "sigma" in self.method_rows and self.level_known.isChecked():
-            out["sigma"] = self.level_box.value()
+        """Options of the chosen method; a classical method's own "sigma" (unsharp mask) is a
+        spin box of its own, the level row of a level-map model is a box and a tick."""
+        out = {}
+        for name, widget in self.method_rows.items():
+            if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                out[name] = widget.value()
+            elif name == "sigma" and self.level_known.isChecked():
+                out["sigma"] = self.level_box.value()
         return out
 
     def values(self) -> dict[str, Any]:

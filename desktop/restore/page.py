@@ -5,12 +5,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QScrollArea,
-                               QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+                               QSpinBox, QSplitter, QStackedWidget, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from . import files
 from .actions import RestoreActions
 from .catalog import default_model
 from .empty import SAMPLE_TASK, EmptyState, sample_path
+from .keeping import KeptResults
 from .options import OptionsPanel
 from .picker import ModelPicker
 from .queue import QueueItem, QueueView
@@ -30,7 +32,7 @@ class _FitWidthScroll(QScrollArea):
             self.widget().setFixedWidth(self.viewport().width())
 
 
-class RestorePage(RestoreActions, QWidget):
+class RestorePage(RestoreActions, KeptResults, QWidget):
     queue_changed = Signal()
 
     def __init__(self, context) -> None:
@@ -127,13 +129,23 @@ class RestorePage(RestoreActions, QWidget):
         grid = QVBoxLayout(actions)
         grid.setContentsMargins(16, 10, 16, 14)
         grid.setSpacing(8)
-        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        self.quality = QSpinBox(toolTip="Quality of results saved as JPEG or WebP, 1-100 (PNG "
+                                        "and TIFF are lossless and ignore it). Auto: the usual "
+                                        "default, and a lossless WebP stays lossless.")
+        self.quality.setRange(0, 100)
+        self.quality.setSpecialValueText("Auto")
+        self.quality.setValue(int(self.settings.get("save_quality") or 0))
+        self.quality.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        row1, row2, row3 = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
         row1.addWidget(self.run_button, 1)
         row1.addWidget(self.run_all_button, 1)
         row2.addWidget(self.save_button, 1)
         row2.addWidget(self.save_all_button, 1)
+        row3.addWidget(QLabel("JPEG / WebP quality", objectName="hint"), 1)
+        row3.addWidget(self.quality)
         grid.addLayout(row1)
         grid.addLayout(row2)
+        grid.addLayout(row3)
         right = QWidget(objectName="panel")
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -172,10 +184,12 @@ class RestorePage(RestoreActions, QWidget):
         self.options.changed.connect(self._options_changed)
         self.viewer.mode_changed.connect(lambda m: self.settings.set("viewer_mode", m))
         self.viewer.reference_requested.connect(lambda: self.set_reference())
+        self.viewer.compare_changed.connect(self.compare_with)
         self.run_button.clicked.connect(self.run_selected)
         self.run_all_button.clicked.connect(self.run_all)
         self.save_button.clicked.connect(lambda: self.save_current())
         self.save_all_button.clicked.connect(lambda: self.save_all())
+        self.quality.valueChanged.connect(lambda v: self.settings.set("save_quality", int(v)))
         b = self.ctx.bridge
         b.started.connect(self._on_started)
         b.progress.connect(self._on_progress)
@@ -196,6 +210,7 @@ class RestorePage(RestoreActions, QWidget):
         if any(i.busy for i in items):
             menu.addAction("Cancel", lambda: [self.cancel(i) for i in items])
         menu.addAction("Retry", lambda: [self.retry(i) for i in items])
+        menu.addAction("Queue again (to compare models)", lambda: self.queue_again(items))
         menu.addSeparator()
         menu.addAction("Remove", lambda: [self.remove(i) for i in items])
         menu.exec(self.queue_view.viewport().mapToGlobal(pos))
@@ -234,15 +249,30 @@ class RestorePage(RestoreActions, QWidget):
         self.picker.refresh()
         self._model_changed(self.picker.current_id(), remember=False)
 
-    def use_model(self, model_id: str) -> None:
+    def use_model(self, model_id: str) -> bool:
+        """Choose a model for the next restores (nothing runs until the user says so)."""
         self.picker.refresh()
         if self.picker.select(model_id):
-            self.ctx.status(f"Restoring with {self.picker.current().title}")
+            self.ctx.status(f"{self.picker.current().title} is chosen: select images and "
+                            "press Restore to run it.")
+            return True
+        self.ctx.status(f"The model '{model_id}' is not in the library any more (renamed or "
+                        "deleted?): choose another one.")
+        return False
 
     # ------------------------------------------------------------------- queue
-    def add_paths(self, paths: list[str | Path], select: bool = True) -> list[QueueItem]:
+    def add_paths(self, paths: list[str | Path], select: bool = True,
+                  again: bool = False) -> list[QueueItem]:
+        """Queue image files (folders are searched). A file already queued and not restored
+        yet is not added twice; one with a result is (to compare another model's result);
+        ``again`` always adds."""
         images, skipped = files.expand(list(paths))
-        fresh = self.queue.add(images)
+        had = {i.path for i in self.queue.items}
+        fresh = self.queue.add(images, again=again)
+        repeated = [i for i in fresh if i.path in had]
+        for row in repeated:   # the picture is read already: share it
+            row.image = next((i.image for i in self.queue.items
+                              if i.path == row.path and i.image is not None), None)
         if skipped:
             names = ", ".join(Path(p).name for p in skipped[:3])
             more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
@@ -252,8 +282,16 @@ class RestorePage(RestoreActions, QWidget):
         if fresh and select:
             self.queue_view.select_item(fresh[0])
         elif images and select and not fresh:
-            self.ctx.status("Those images are already in the queue.")
+            self.ctx.status("Those images are already in the queue, not restored yet.")
+        if repeated and select:
+            name = repeated[0].name if len(repeated) == 1 else f"{len(repeated)} images"
+            self.ctx.status(f"{name} queued again: choose another model and press Restore, then "
+                            "compare the results (Compare with, below the picture).")
         return fresh
+
+    def queue_again(self, items: list[QueueItem]) -> list[QueueItem]:
+        """Another row for each of these files, to restore them with another model."""
+        return self.add_paths([i.path for i in items], again=True)
 
     def drop_paths(self, paths: list[str]) -> bool:
         return bool(self.add_paths(paths)) or True
@@ -277,7 +315,8 @@ class RestorePage(RestoreActions, QWidget):
         paths = [p for p in self.settings.get("workspace", []) if isinstance(p, str)]
         present = [p for p in paths if Path(p).is_file()]
         if present:
-            self.add_paths(present)
+            self.add_paths(present, again=True)   # the queue as it was, repeated files too
+            self.bring_back_kept()                # with the results it had
         if len(present) < len(paths):
             gone = len(paths) - len(present)
             what = f"{gone} images" if gone > 1 else "1 image"
@@ -291,8 +330,10 @@ class RestorePage(RestoreActions, QWidget):
         model = default_model(SAMPLE_TASK, self.settings, list(self.picker.choices.values()))
         self.picker.select(model)
         path = str(sample_path())
-        fresh = self.add_paths([path])
-        item = fresh[0] if fresh else next((i for i in self.queue.items if i.path == path), None)
+        item = next((i for i in self.queue.items if i.path == path), None)
+        if item is None:
+            fresh = self.add_paths([path])
+            item = fresh[0] if fresh else None
         if item is not None:
             self.queue_view.select_item(item)
             self.run_items([item])
@@ -319,9 +360,14 @@ class RestorePage(RestoreActions, QWidget):
         shown = item.result is not None or item.image is not None
         self.banner.setText(f"Could not restore {item.name}: {item.error}" if item.error else "")
         self.banner_frame.setVisible(bool(item.error) and shown)  # else the viewer says it
+        self.viewer.set_compare_choices(self._compare_choices(item), item.compare_with)
         if item.result is not None:
-            self.viewer.set_images(item.result.image.pixels, item.result.pixels,
-                                   item.result.image.info.bit_depth, keep_view=True)
+            other = self.compared_with(item)
+            before, labels = ((other.result.pixels, (other.result.model, item.result.model))
+                              if other is not None else (item.result.image.pixels,
+                                                         ("Before", "After")))
+            self.viewer.set_images(before, item.result.pixels, item.result.image.info.bit_depth,
+                                   keep_view=True, labels=labels)
         elif item.image is not None:
             self.viewer.set_images(item.image.pixels, None, item.image.info.bit_depth,
                                    keep_view=True)
@@ -332,6 +378,33 @@ class RestorePage(RestoreActions, QWidget):
             self.load(item)
         self.viewer.set_metrics_text(getattr(item, "metrics_text", ""))
 
+    # --------------------------------------------------- comparing two results
+    def _same_image_results(self, item: QueueItem) -> list[QueueItem]:
+        return [i for i in self.queue.items
+                if i is not item and i.path == item.path and i.result is not None]
+
+    def _compare_choices(self, item: QueueItem) -> list[tuple[str, int]]:
+        if item.result is None:
+            return []
+        return [("Input", 0)] + [(f"#{self.queue.row_of(o) + 1} {o.result.model}", o.id)
+                                 for o in self._same_image_results(item)]
+
+    def compared_with(self, item: QueueItem) -> QueueItem | None:
+        """The other row whose result the viewer shows as "before", if the user chose one."""
+        other = self.queue.by_id(item.compare_with) if item.compare_with else None
+        if other is None or other not in self._same_image_results(item):
+            item.compare_with = 0
+            return None
+        return other
+
+    def compare_with(self, item_id: int) -> None:
+        """Show the current result next to another row's result of the same file (0: the input)."""
+        item = self.current_item()
+        if item is not None:
+            item.compare_with = int(item_id or 0)
+            self.show_current()
+
     def save_state(self) -> None:
         self.settings.set("workspace", self.workspace())
         self.settings.set("viewer_mode", self.viewer.mode)
+        self.sync_kept()

@@ -35,6 +35,8 @@ class QueueItem:
     saved_to: str = ""
     reference: str = ""
     metrics_text: str = ""
+    compare_with: int = 0    # id of another row of the same file whose result is "before"
+    kept: Any = None         # the result's entry in the cache (desktop.restore.kept), if kept
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -81,13 +83,16 @@ class QueueModel(QAbstractListModel):
             return tip
         return None
 
-    def add(self, paths: list[str]) -> list[QueueItem]:
-        have = {i.path for i in self.items}
+    def add(self, paths: list[str], again: bool = False) -> list[QueueItem]:
+        """New rows for ``paths``. A file is queued once until it has a result; after that it
+        can be queued again (to restore it with another model and compare). ``again`` adds a
+        row whatever the file's other rows are doing."""
+        unrestored = {i.path for i in self.items if i.result is None}
         fresh = []
         for p in paths:
             p = str(p)
-            if p not in have:
-                have.add(p)
+            if again or p not in unrestored:
+                unrestored.add(p)
                 fresh.append(QueueItem(p))
         if fresh:
             n = len(self.items)
@@ -134,9 +139,14 @@ class QueueDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(200, self.ROW_H)
 
-    def button_rect(self, rect: QRect) -> QRect:
+    SLOTS = {"cancel": 0, "retry": 1}   # from the right: never where the other one was
+
+    def button_rect(self, rect: QRect, action: str = "cancel") -> QRect:
+        """Where ``action``'s button is. Cancel and Retry sit in different places, so a click
+        meant for Cancel that lands as the job ends does not run it again."""
         b = self.BUTTON
-        return QRect(rect.right() - b - 8, rect.top() + (rect.height() - b) // 2, b, b)
+        right = rect.right() - 8 - self.SLOTS.get(action, 0) * (b + 6)
+        return QRect(right - b, rect.top() + (rect.height() - b) // 2, b, b)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         item: QueueItem = index.data(ITEM_ROLE)
@@ -159,7 +169,7 @@ class QueueDelegate(QStyledItemDelegate):
         painter.drawEllipse(QRectF(r.left() + 16, r.top() + 17, 8, 8))
 
         action = item.action()
-        text_right = r.right() - (self.BUTTON + 16 if action else 12)
+        text_right = self.button_rect(r, action).left() - 8 if action else r.right() - 12
         x = r.left() + 34
         name_font = QFont(option.font)
         name_font.setWeight(QFont.Weight.DemiBold)
@@ -194,7 +204,7 @@ class QueueDelegate(QStyledItemDelegate):
                 done = QRectF(track.left(), track.top(), track.width() * min(item.progress, 1.0), 3)
                 painter.drawRoundedRect(done, 1.5, 1.5)
         if action:
-            self._paint_button(painter, self.button_rect(r), action, c)
+            self._paint_button(painter, self.button_rect(r, action), action, c)
         painter.restore()
 
     @staticmethod
@@ -221,7 +231,8 @@ class QueueDelegate(QStyledItemDelegate):
                 and event.button() == Qt.MouseButton.LeftButton:
             item: QueueItem = index.data(ITEM_ROLE)
             action = item.action() if item else None
-            if action and self.button_rect(option.rect).contains(event.position().toPoint()):
+            at = event.position().toPoint()
+            if action and self.button_rect(option.rect, action).contains(at):
                 self.action.emit(item, action)
                 return True
         return super().editorEvent(event, model, option, index)
@@ -259,5 +270,5 @@ class QueueView(QListView):
 
     def action_point(self, item: QueueItem):
         """Centre of the item's action button (for tests and accessibility)."""
-        return self.delegate.button_rect(self.item_rect(item)).center()
+        return self.delegate.button_rect(self.item_rect(item), item.action() or "cancel").center()
 

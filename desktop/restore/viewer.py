@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QSizePolicy,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from .images import ImageLayer, difference, heatmap
 from .modes import DifferenceRenderer, MessageRenderer, SingleRenderer, SplitRenderer
@@ -22,6 +22,7 @@ MODE_TIPS = {
 
 class Viewer(QWidget):
     mode_changed = Signal(str)
+    compare_changed = Signal(object)   # the data of the chosen "Compare with" entry
     reference_requested = Signal()
     readout_changed = Signal(str)
 
@@ -96,8 +97,18 @@ class Viewer(QWidget):
         self.metrics_label = QLabel("", objectName="hint")
         self.metrics_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.size_label = QLabel("", objectName="hint")
+        self.compare_label = QLabel("Compare with", objectName="hint")
+        self.compare_box = QComboBox(toolTip="Show this result next to the input, or next to "
+                                             "another model's result for the same image")
+        self.compare_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.compare_box.activated.connect(
+            lambda i: self.compare_changed.emit(self.compare_box.itemData(i)))
         bottom.addWidget(self.readout, 1)
         bottom.addWidget(self.metrics_label)
+        bottom.addSpacing(12)
+        for w in (self.compare_label, self.compare_box):
+            bottom.addWidget(w)
+            w.hide()
         bottom.addSpacing(12)
         bottom.addWidget(self.size_label)
 
@@ -112,8 +123,11 @@ class Viewer(QWidget):
 
     # ------------------------------------------------------------------ images
     def set_images(self, before: np.ndarray | None, after: np.ndarray | None = None,
-                   bit_depth: int = 8, keep_view: bool = False) -> None:
-        """Show an input and (optionally) its result; the scene is the result's pixel grid."""
+                   bit_depth: int = 8, keep_view: bool = False,
+                   labels: tuple[str, str] = ("Before", "After")) -> None:
+        """Show an input and (optionally) its result; the scene is the result's pixel grid.
+
+        ``labels`` name the two sides (another model's result can stand for "Before")."""
         self.depth_max = 65535 if bit_depth == 16 else 255
         self._diff = None
         self._set_readout("")
@@ -125,9 +139,9 @@ class Viewer(QWidget):
             self.size_label.setText("")
             return
         sh, sw = scene.shape[:2]
-        self.after_layer = ImageLayer(after, 1.0, "After") if after is not None else None
+        self.after_layer = ImageLayer(after, 1.0, labels[1]) if after is not None else None
         if before is not None:
-            self.before_layer = ImageLayer(before, sw / before.shape[1], "Before")
+            self.before_layer = ImageLayer(before, sw / before.shape[1], labels[0])
         else:
             self.before_layer = None
         old = QSize(self.state.scene)
@@ -136,9 +150,27 @@ class Viewer(QWidget):
         self.state.set_scene(QSize(sw, sh), self.canvas_a.size())
         text = f"{before.shape[1]}×{before.shape[0]}" if before is not None else ""
         if after is not None and before is not None and after.shape[:2] != before.shape[:2]:
-            text += f" → {sw}×{sh}"
+            text += f" → {sw}×{sh}" if labels[0] == "Before" else f" vs {sw}×{sh}"
         self.size_label.setText(text)
         self._apply_mode()
+
+    def set_compare_choices(self, choices: list[tuple[str, object]],
+                            current: object = None) -> None:
+        """Entries of "Compare with" as (text, data); hidden when there is only one or none."""
+        box = self.compare_box
+        box.blockSignals(True)
+        box.clear()
+        for text, data in choices:
+            box.addItem(text, data)
+        box.setCurrentIndex(max(box.findData(current), 0))
+        box.blockSignals(False)
+        for w in (self.compare_label, box):
+            w.setVisible(len(choices) > 1)
+
+    def labels(self) -> tuple[str, str]:
+        """What the two sides are called now."""
+        return (self.before_layer.label if self.before_layer else "",
+                self.after_layer.label if self.after_layer else "")
 
     def has_result(self) -> bool:
         return self.after_layer is not None
@@ -201,14 +233,15 @@ class Viewer(QWidget):
             self.split.before, self.split.after = self.before_layer, self.after_layer
             self.canvas_a.set_renderer(self.split)
         elif self.mode == "side":
-            self.canvas_a.set_renderer(SingleRenderer(self.before_layer, "Before"))
-            self.canvas_b.set_renderer(SingleRenderer(self.after_layer, "After"))
+            before, after = self.labels()
+            self.canvas_a.set_renderer(SingleRenderer(self.before_layer, before))
+            self.canvas_b.set_renderer(SingleRenderer(self.after_layer, after))
         elif self.mode == "difference":
             layer, peak = self.difference_layer() or (None, 1.0)
             self.canvas_a.set_renderer(DifferenceRenderer(layer, peak, self.depth_max))
         else:
             layer = self.before_layer if self.showing_before else self.after_layer
-            label = ("Before" if self.showing_before else "After") + "  ·  B to flip"
+            label = self.labels()[0 if self.showing_before else 1] + "  ·  B to flip"
             self.canvas_a.set_renderer(SingleRenderer(layer, label))
 
     # -------------------------------------------------------------------- zoom

@@ -9,6 +9,7 @@ architectures, degradation types, defaults) comes from
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from .losses import LossEditor
 from .recipe import RecipeEditor
-from .widgets import ImageBox, NumberEdit, inline, parse_inline, section
+from .widgets import ComboBox, ImageBox, NumberEdit, SpinBox, inline, parse_inline, section
 
 TASKS = ("denoise", "deblur", "super-resolution", "filter", "dense", "autoencode")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -38,7 +39,9 @@ def set_path(raw: dict, path: str, value: Any) -> None:
     parts = path.split(".")
     node = raw
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
+        if not isinstance(node.get(part), dict):
+            node[part] = {}   # a saved form may hold anything here: the widget's value wins
+        node = node[part]
     node[parts[-1]] = value
 
 
@@ -54,6 +57,13 @@ def read(w: QWidget) -> Any:
 
 
 def write(w: QWidget, value: Any) -> None:
+    """Show ``value`` in ``w``; raises ValueError when it cannot hold it (nothing changes)."""
+    if isinstance(w, QComboBox) and not (value is None or isinstance(value, (str, int, float))):
+        raise ValueError(f"{str(value)[:40]!r} is not a choice")
+    if isinstance(w, QSpinBox):
+        value = _whole_in(value or 0, w.minimum(), w.maximum())
+    elif isinstance(w, NumberEdit):
+        value = _finite(value or 0)
     w.blockSignals(True)
     if isinstance(w, QCheckBox):
         w.setChecked(bool(value))
@@ -64,14 +74,28 @@ def write(w: QWidget, value: Any) -> None:
             i = w.count() - 1
         w.setCurrentIndex(max(i, 0))
     elif isinstance(w, (QSpinBox, NumberEdit)):
-        w.setValue(value or 0)
+        w.setValue(value)
     else:
         w.setText("" if value is None else str(value))
     w.blockSignals(False)
 
 
+def _finite(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{str(value)[:40]!r} is not a number")
+    return float(value)
+
+
+def _whole_in(value: Any, lo: int, hi: int) -> int:
+    """A whole number, clamped to the spin box's range as Qt would."""
+    number = _finite(value)
+    if not number.is_integer():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(min(max(number, lo), hi))
+
+
 def combo(items, editable: bool = False) -> QComboBox:
-    box = QComboBox(editable=editable)
+    box = ComboBox(editable=editable)
     for item in items:
         text, data = item if isinstance(item, tuple) else (item, item)
         box.addItem(text, data)
@@ -79,7 +103,7 @@ def combo(items, editable: bool = False) -> QComboBox:
 
 
 def spin(lo: int, hi: int) -> QSpinBox:
-    box = QSpinBox()
+    box = SpinBox()
     box.setRange(lo, hi)
     return box
 
@@ -94,13 +118,14 @@ class RunForm(QWidget):
         self.archs: dict[str, dict] = {}
         self.bound: list[tuple[str, QWidget]] = []
         self.ready = False
+        self.bad_fields: list[str] = []   # fields of the last set_raw that got their default
         self.forms: list[QFormLayout] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 14, 18)
         layout.setSpacing(6)
         self.layout_ = layout
 
-        self.preset = QComboBox()
+        self.preset = ComboBox()
         self.preset.setToolTip("A built-in starting point; every field below can change")
         self.load_button = QToolButton(text="Load…", toolTip="Load a run config (TOML)")
         self.save_button = QToolButton(text="Save…", toolTip="Save this run config as TOML")
@@ -164,7 +189,7 @@ class RunForm(QWidget):
         layout.addLayout(self._pair(self.pairs_note, self.shuffle))
 
         f = self._section("Model")
-        self.arch = self._bind("model.arch", QComboBox())
+        self.arch = self._bind("model.arch", ComboBox())
         self.kwargs = QLineEdit()
         self.kwargs.setToolTip("Architecture options as an inline table, e.g. { depth = 4, width = 16 }")
         self.params_label = QLabel("", objectName="hint")
@@ -184,7 +209,7 @@ class RunForm(QWidget):
         self.ema = self._bind("optim.ema", NumberEdit())
         self.steps = self._bind("schedule.steps", spin(0, 100_000_000))
         self.warmup = self._bind("schedule.warmup", spin(0, 100_000_000))
-        self.decay = self._bind("schedule.decay", QComboBox())
+        self.decay = self._bind("schedule.decay", ComboBox())
         self.min_lr = self._bind("schedule.min_lr", NumberEdit())
         f.addRow("Optimizer", self._pair(self.optim, QLabel("lr"), self.lr))
         f.addRow("Weight decay", self._pair(self.weight_decay, QLabel("Clip"), self.grad_clip))
@@ -298,16 +323,42 @@ class RunForm(QWidget):
 
     # ------------------------------------------------------------------ values
     def set_raw(self, raw: dict) -> None:
+        """Show a raw config; a field it holds that the form cannot show gets its default
+        (``self.bad_fields`` names them) and the rest still shows."""
         self.ready = False
-        self.raw = copy.deepcopy(raw)
+        self.raw = copy.deepcopy(raw) if isinstance(raw, dict) else {}
+        sections = sorted({path.split(".")[0] for path, _w in self.bound if "." in path})
+        self.bad_fields = [part for part in sections   # e.g. "data": 5
+                           if part in self.raw and not isinstance(self.raw[part], dict)]
         for path, w in self.bound:
-            write(w, get_path(self.raw, path, get_path(self.defaults, path)))
+            default = get_path(self.defaults, path)
+            try:
+                write(w, get_path(self.raw, path, default))
+            except ValueError:
+                self.bad_fields.append(path)
+                try:
+                    write(w, default)
+                except ValueError:
+                    pass
         target = get_path(self.raw, "data.target", "")
-        write(self.target, target if isinstance(target, str) else ", ".join(target))
-        self.kwargs.setText(inline(get_path(self.raw, "model.kwargs", {}) or {}))
+        if isinstance(target, list) and all(isinstance(t, str) for t in target):
+            target = ", ".join(target)
+        write(self.target, target if isinstance(target, str) else "")
+        kwargs = get_path(self.raw, "model.kwargs", {}) or {}
+        if not isinstance(kwargs, dict):
+            self.bad_fields.append("model.kwargs")
+            kwargs = {}
+        self.kwargs.setText(inline(kwargs))
         self._update_kwargs_hint()
-        self.recipe.set_steps(get_path(self.raw, "data.recipe", []) or [])
-        self.losses.set_terms(get_path(self.raw, "loss", {"l1": 1.0}))
+        steps = get_path(self.raw, "data.recipe", []) or []
+        if not isinstance(steps, list) or not all(isinstance(st, dict) for st in steps):
+            self.bad_fields.append("data.recipe")
+            steps = [st for st in steps if isinstance(st, dict)] if isinstance(steps, list) else []
+        self.recipe.set_steps(steps)
+        if not self.losses.set_terms(get_path(self.raw, "loss", {"l1": 1.0})):
+            self.bad_fields.append("loss")
+            if not self.losses.terms:
+                self.losses.set_terms(get_path(self.defaults, "loss") or {"l1": 1.0})
         self._sync_enabled()
         self.ready = True
         self.changed.emit()

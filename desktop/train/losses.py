@@ -5,6 +5,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QLabel, QMenu, QToolButton,
                                QVBoxLayout, QWidget)
 
+from .widgets import DoubleSpinBox
+
 
 class LossEditor(QWidget):
     """One row per term: name, weight, remove. Options of a term (a table) are kept as they are."""
@@ -33,15 +35,25 @@ class LossEditor(QWidget):
     def set_names(self, names: list[str]) -> None:
         self.names = list(names)
 
-    def set_terms(self, spec: dict) -> None:
+    def set_terms(self, spec: dict) -> bool:
+        """Show ``spec`` ({name: weight or {weight, options}}); False when part of it was not
+        a valid term (that part is left out, or gets weight 1)."""
         for spin, _options in self.terms.values():
             spin.deleteLater()
         self.terms = {}
-        for name, value in (spec or {}).items():
+        valid = isinstance(spec, dict)
+        for name, value in (spec.items() if valid else ()):
             options = dict(value) if isinstance(value, dict) else {"weight": value}
             weight = options.pop("weight", 1.0)
+            if not isinstance(name, str) or isinstance(weight, bool) \
+                    or not isinstance(weight, (int, float)) or not 0 <= weight <= 1e4:
+                valid = False   # NaN fails the range test too
+                if not isinstance(name, str):
+                    continue
+                weight = 1.0
             self.terms[name] = (self._spin(weight), options)
         self._layout()
+        return valid
 
     def value(self) -> dict:
         out = {}
@@ -63,7 +75,7 @@ class LossEditor(QWidget):
             self.changed.emit()
 
     def _spin(self, weight: float) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox(decimals=4, minimum=0.0, maximum=1e4, singleStep=0.1)
+        spin = DoubleSpinBox(decimals=4, minimum=0.0, maximum=1e4, singleStep=0.1)
         spin.setValue(float(weight))
         spin.valueChanged.connect(lambda _v: self.changed.emit())
         return spin

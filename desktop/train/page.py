@@ -154,6 +154,9 @@ class TrainPage(QWidget):
         presets = catalog["presets"]
         if isinstance(saved, dict) and saved:
             self.form.set_raw(saved)
+            if self.form.bad_fields:
+                self.ctx.status("The saved run form had values it cannot show; they got their "
+                                f"defaults: {', '.join(self.form.bad_fields)}")
         elif presets:
             self.use_preset("denoise-dncnn" if "denoise-dncnn" in presets else next(iter(presets)))
         self._update_buttons()

@@ -9,7 +9,44 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QComboBox, QDoubleSpinBox,
+                               QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy, QSpinBox,
+                               QWidget)
+
+
+class WheelNeedsFocus:
+    """Mixin for value fields in a scrolling form: the mouse wheel changes the value only once
+    the field has focus (a click or Tab); over an unfocused field it scrolls the form, so
+    scrolling past a field never changes it behind the user's back."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)   # the wheel alone gives no focus
+
+    def wheelEvent(self, event) -> None:
+        if self.hasFocus():
+            super().wheelEvent(event)
+            return
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is None:
+            event.ignore()
+            return
+        QApplication.sendEvent(area.viewport(), event)   # the form scrolls
+        event.accept()
+
+
+class SpinBox(WheelNeedsFocus, QSpinBox):
+    pass
+
+
+class DoubleSpinBox(WheelNeedsFocus, QDoubleSpinBox):
+    pass
+
+
+class ComboBox(WheelNeedsFocus, QComboBox):
+    pass
 
 
 def section(text: str) -> QLabel:

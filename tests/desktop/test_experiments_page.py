@@ -99,3 +99,55 @@ def test_resume_goes_to_the_train_page_and_errors_show(window, qtbot, runs):
     train = window.pages["Train"]
     qtbot.waitUntil(lambda: train.dashboard.state == "failed", timeout=60000)
     assert train.dashboard.error_label.text()
+
+
+# -- "Open model in Restore" after the model was renamed (or deleted) ------------------------
+@pytest.fixture
+def trained(runs):
+    """Run #1 made the model 'alpha-0001' (its card remembers the experiment)."""
+    from engine.paths import models_dir
+    from test_models_page import fake_model
+
+    fake_model(models_dir(), "alpha-0001", title="alpha-0001", experiment=runs[0].number)
+    runs[0].update(model="alpha-0001")
+    return runs[0]
+
+
+def test_renaming_in_the_models_page_keeps_open_model_working(window, trained):
+    from training.experiments import Experiment
+
+    window.show_page("Models")
+    models = window.models_page
+    assert models.select("alpha-0001") and models.rename_selected("Alpha, tuned")
+    assert Experiment(trained.path).meta["model"] == "Alpha-tuned"   # the journal followed
+    page = open_page(window)
+    page.select_numbers({trained.number})
+    assert "Alpha-tuned" in page.detail.text()
+    page.open_button.click()
+    assert window.current_page_name() == "Restore"
+    assert window.restore_page.picker.current_id() == "Alpha-tuned"
+
+
+def test_a_model_renamed_elsewhere_is_found_by_its_experiment(window, trained):
+    from engine.checkpoints import rename_model
+    from training.experiments import Experiment
+
+    rename_model("alpha-0001", "renamed outside")          # e.g. `restorelab models rename`
+    page = open_page(window)
+    page.select_numbers({trained.number})
+    assert page.open_model()
+    assert window.current_page_name() == "Restore"
+    assert window.restore_page.picker.current_id() == "renamed-outside"
+    assert Experiment(trained.path).meta["model"] == "renamed-outside"
+
+
+def test_a_deleted_model_says_so(window, trained):
+    from engine.checkpoints import delete_model
+
+    delete_model("alpha-0001")
+    page = open_page(window)
+    page.select_numbers({trained.number})
+    assert not page.open_model()
+    assert window.current_page_name() == "Experiments"
+    assert "deleted" in page.notice.text() and "alpha-0001" in page.notice.text()
+    assert "deleted" in window.statusBar().currentMessage()

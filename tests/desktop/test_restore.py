@@ -243,3 +243,158 @@ def test_output_scale_resamples_a_model_without_its_own(window, tiny_png, images
     assert images.wait_status(qtbot, item) == "done", item.error
     assert item.result.pixels.shape == (32, 48, 3)
     assert page.viewer.size_label.text() == "24×16 → 48×32"
+
+
+# -- the queue's buttons and the status bar say what is really happening -----------------------
+def test_a_click_on_cancel_as_the_job_ends_does_not_run_it_again(window, tmp_path, images, qtbot,
+                                                                 slow_restorer):
+    page = window.restore_page
+    item = page.add_paths([images.write_png(tmp_path / "big.png", images.gradient(256, 256))])[0]
+    small_tiles(page)
+    page.run_items([item])
+    qtbot.waitUntil(lambda: item.status == "running" and item.progress > 0, timeout=10000)
+    view = page.queue_view
+    cancel_at = view.action_point(item)
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     cancel_at)
+    assert images.wait_status(qtbot, item) == "cancelled"
+    retry_at = view.action_point(item)
+    assert retry_at != cancel_at, "Retry must not sit where Cancel was"
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     cancel_at)                       # the second click of an impatient user
+    qtbot.wait(200)
+    assert item.status == "cancelled" and item.handle is None
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     retry_at)
+    assert item.status in ("queued", "running")
+    page.cancel(item)
+    assert images.wait_status(qtbot, item) == "cancelled"
+
+
+def test_the_waiting_count_follows_the_queue(window, tmp_path, images, qtbot, slow_restorer):
+    page = window.restore_page
+    items = page.add_paths([images.write_png(tmp_path / f"{n}.png", images.gradient(128, 128))
+                            for n in "ab"])
+    small_tiles(page)
+    page.run_all()
+    qtbot.waitUntil(lambda: items[0].status == "running" and items[0].progress > 0, timeout=10000)
+    assert window.queue_label.text() == "1 waiting"
+    page.cancel(items[1])                                # nothing is waiting any more
+    assert not window.queue_label.isVisible()
+    qtbot.wait(300)                                      # progress of the running one arrives
+    assert not window.queue_label.isVisible() and window.queue_label.text() == ""
+    assert items[0].status == "running" and window.job_label.isVisible()
+    page.cancel(items[0])
+    assert images.wait_status(qtbot, items[0]) == "cancelled"
+    qtbot.waitUntil(lambda: not window.job_label.isVisible(), timeout=5000)
+    qtbot.wait(300)
+    assert not window.queue_label.isVisible() and not window.job_label.isVisible()
+
+
+def test_choosing_a_model_elsewhere_does_not_say_it_restores(window):
+    page = window.restore_page
+    window.ctx.use_model_requested.emit("bicubic")
+    message = window.statusBar().currentMessage()
+    assert page.picker.current_id() == "bicubic"
+    assert not message.startswith("Restoring") and "press Restore" in message
+    assert not window.job_label.isVisible()
+    window.ctx.use_model_requested.emit("no-such-model")
+    assert "not in the library" in window.statusBar().currentMessage()
+
+
+# -- one photo, two models, side by side -----------------------------------------------------
+def restore_with(page, item, model, qtbot, images):
+    assert page.picker.select(model)
+    page.queue_view.select_item(item)
+    page.run_items([item])
+    assert images.wait_status(qtbot, item) == "done", item.error
+
+
+def test_the_same_image_queued_twice_compares_two_models(window, tiny_png, images, qtbot):
+    page = window.restore_page
+    first = page.add_paths([tiny_png])[0]
+    assert page.add_paths([tiny_png]) == []              # not restored yet: not twice
+    page.options.scale.setCurrentIndex(page.options.scale.findData(2))
+    restore_with(page, first, "bicubic", qtbot, images)
+    second = page.add_paths([tiny_png])[0]               # restored: may come again
+    assert [i.path for i in page.queue.items] == [str(tiny_png)] * 2
+    assert "queued again" in window.statusBar().currentMessage()
+    restore_with(page, second, "lanczos", qtbot, images)
+    assert page.current_item() is second
+    viewer = page.viewer
+    assert viewer.compare_box.isVisibleTo(viewer) and viewer.compare_box.count() == 2
+    assert viewer.labels() == ("Before", "After")       # the input, until the user chooses
+    index = viewer.compare_box.findData(first.id)
+    viewer.compare_box.activated.emit(index)              # what a pick in the combo sends
+    assert np.array_equal(viewer.before_layer.pixels, first.result.pixels)
+    assert np.array_equal(viewer.after_layer.pixels, second.result.pixels)
+    assert viewer.labels() == (first.result.model, second.result.model)
+    assert "icubic" in viewer.labels()[0] and "anczos" in viewer.labels()[1]
+    viewer.set_mode("side")
+    qtbot.waitUntil(lambda: viewer.canvas_b.isVisible())
+    viewer.set_mode("difference")
+    assert viewer.difference_layer() is not None
+    page.queue_view.select_item(first)                    # the other row compares with "Input"
+    assert viewer.labels() == ("Before", "After") and viewer.compare_box.count() == 2
+    page.remove(first)                                    # gone: back to the input
+    page.queue_view.select_item(second)
+    assert viewer.labels() == ("Before", "After") and not viewer.compare_box.isVisibleTo(viewer)
+    assert window.settings.get("workspace") == [str(tiny_png)]
+
+
+def test_queue_again_adds_a_row_for_the_same_file(window, tiny_png):
+    page = window.restore_page
+    item = page.add_paths([tiny_png])[0]
+    again = page.queue_again([item])
+    assert len(again) == 1 and again[0] is not item and again[0].path == item.path
+    assert window.settings.get("workspace") == [str(tiny_png)] * 2
+
+
+# -- saving: JPEG/WebP quality, and never over an original unasked ----------------------------
+def test_save_writes_jpeg_and_webp_at_the_chosen_quality(window, tmp_path, images, qtbot):
+    rng = np.random.default_rng(1)
+    src = images.write_png(tmp_path / "texture.png", rng.random((64, 64, 3)).astype(np.float32))
+    page = window.restore_page
+    assert page.quality.value() == 0 and page.quality.text() == "Auto"   # the engine's default
+    assert page.save_quality() is None
+    item = page.add_paths([src])[0]
+    page.picker.select("unsharp")
+    page.run_items([item])
+    assert images.wait_status(qtbot, item) == "done", item.error
+    sizes = {}
+    for quality in (10, 95):
+        page.quality.setValue(quality)
+        for suffix in (".jpg", ".webp"):
+            out = tmp_path / f"q{quality}{suffix}"
+            with qtbot.waitSignal(window.bridge.saved, timeout=10000):
+                page.save_current(str(out))
+            sizes[quality, suffix] = out.stat().st_size
+    assert sizes[10, ".jpg"] < sizes[95, ".jpg"] and sizes[10, ".webp"] < sizes[95, ".webp"]
+    assert window.settings.get("save_quality") == 95
+
+
+def test_save_never_replaces_an_original_without_asking(window, answers, tmp_path, images, qtbot):
+    src = images.write_png(tmp_path / "photo.png", images.gradient())
+    taken = images.write_png(tmp_path / "photo_restored.png", images.gradient(4, 4))  # queued too
+    before = {p: p.read_bytes() for p in (src, taken)}
+    page = window.restore_page
+    item, _other = page.add_paths([src, taken])
+    page.picker.select("unsharp")
+    page.queue_view.select_item(item)
+    page.run_items([item])
+    assert images.wait_status(qtbot, item) == "done", item.error
+    answers.yes = False
+    assert page.save_current(str(src)) is None
+    assert len(answers.asked) == 1 and "original" in answers.asked[0][1]
+    assert src.read_bytes() == before[src]
+    assert "Not saved" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.bridge.finished, timeout=10000,
+                          check_params_cb=lambda key, _e: key[0] == "save"):
+        page.save_all(str(tmp_path))                     # photo_restored.png is an original
+    assert taken.read_bytes() == before[taken]
+    assert (tmp_path / "photo_restored_2.png").is_file()
+    assert item.saved_to == str(tmp_path / "photo_restored_2.png")
+    answers.yes = True
+    with qtbot.waitSignal(window.bridge.saved, timeout=10000):
+        assert page.save_current(str(src)) is not None   # asked, and the user said yes
+    assert src.read_bytes() != before[src] and len(answers.asked) == 2

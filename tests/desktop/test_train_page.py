@@ -162,3 +162,48 @@ def test_config_round_trips_through_toml(window, qtbot, clean_folder, tmp_path):
     assert raw["data"]["train"] == str(clean_folder)
     assert not page.load_config(str(tmp_path / "missing.toml"))
     assert "not found" in page.form.error.text()
+
+
+def wheel_over(widget, steps: int = 3) -> None:
+    """``steps`` notches of the mouse wheel (away from the user) over the middle of ``widget``."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(widget.rect().center())
+    for _ in range(steps):
+        event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0),
+                            QPoint(0, -120), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_scrolls_the_form_instead_of_changing_unfocused_fields(window, qtbot):
+    from PySide6.QtWidgets import QScrollArea
+
+    window.resize(1000, 600)
+    page = open_train(window, qtbot)
+    page.use_preset("smoke")
+    f = page.form
+    f.steps.setValue(200)
+    weight = next(iter(f.losses.terms.values()))[0]
+    weight.setValue(1.0)
+    scroll = next(w for w in (f.parentWidget(), f.parentWidget().parentWidget())
+                  if isinstance(w, QScrollArea))
+    bar = scroll.verticalScrollBar()
+    assert bar.maximum() > 0, "the form should be taller than the window"
+    window.nav.setFocus()
+    for field in (f.steps, weight, f.decay, f.optim, f.crop):
+        before = field.value() if hasattr(field, "value") else field.currentIndex()
+        bar.setValue(0)
+        wheel_over(field)
+        after = field.value() if hasattr(field, "value") else field.currentIndex()
+        assert after == before, f"the wheel changed {type(field).__name__} without focus"
+        assert bar.value() > 0, "the wheel scrolls the form instead"
+    assert f.steps.value() == 200 and weight.value() == 1.0
+    assert f.values()["schedule"]["steps"] == 200
+    window.activateWindow()
+    f.steps.setFocus()
+    qtbot.waitUntil(f.steps.hasFocus, timeout=2000)
+    wheel_over(f.steps, 1)                               # focused: the wheel is for the field
+    assert f.steps.value() != 200
