@@ -12,12 +12,16 @@ Models with a level map run blind (the default) and, in "given" rows, with the t
 as the classical Wiener/Richardson-Lucy always get it. Outputs are quantised to 8 bits before
 scoring, as the standard evaluation does.
 
-Usage: python bench/quality.py [--models ID ...] [--limit N] [--out docs/quality.md] [--update-cards]
-Without --models, every shipped/installed model is scored beside the baselines.
+Usage: python bench/quality.py [--models ID ...] [--kinds sr denoise ...] [--limit N]
+                               [--out docs/quality.md] [--update-cards]
+Without --models, every shipped/installed model is scored beside the baselines. Full-set rows
+are kept in build/quality-rows.json, so `--kinds deblur` rescored alone still writes the
+whole table.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -132,12 +136,13 @@ def models_by_kind(explicit: list[str] | None) -> dict[str, list[tuple[str, int,
     """Learned models per benchmark kind, as (id, scale, level map kind or '')."""
     from engine.checkpoints import find_model, list_models
 
-    entries = [find_model(m) for m in explicit] if explicit else list_models()
+    entries = [(m, find_model(m)) for m in explicit] if explicit else \
+        [(e.id, e) for e in list_models()]
     out: dict[str, list[tuple[str, int, str]]] = {k: [] for k in BASELINES}
-    for e in entries:
+    for ref, e in entries:   # a folder path given on the command line stays a path
         if e is not None and TASK_KIND.get(e.task):
             level = (e.card.get("kwargs") or {}).get("level", "none")
-            out[TASK_KIND[e.task]].append((e.id, int(e.card.get("scale", 1)),
+            out[TASK_KIND[e.task]].append((ref, int(e.card.get("scale", 1)),
                                            level if level in ("noise", "blur") else ""))
     return out
 
@@ -209,6 +214,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="images per set (quick runs)")
     parser.add_argument("--kinds", nargs="*", default=list(BASELINES), choices=list(BASELINES))
     parser.add_argument("--out", default=str(ROOT / "docs" / "quality.md"))
+    parser.add_argument("--cache", default=str(ROOT / "build" / "quality-rows.json"),
+                        help="full-set rows of earlier runs: kinds not rerun keep theirs")
     parser.add_argument("--update-cards", action="store_true",
                         help="write the figures into the shipped models' cards")
     args = parser.parse_args()
@@ -220,8 +227,10 @@ def main() -> None:
              "the row says \"sigma given\".", "",
              "| set | protocol | method | PSNR | SSIM | s/MP | published PSNR |",
              "|---|---|---|---|---|---|---|"]
-    results: dict[tuple[str, str, str], float] = {}
+    cache = Path(args.cache)
+    done = json.loads(cache.read_text()) if cache.exists() and not args.limit else {}
     for kind in args.kinds:
+        rows = []
         for ds, proto, items, score_kw, opts in cases(kind, args.limit):
             published = ", ".join(f"{k} {v:.2f}" for k, v in PUBLISHED.get((ds, proto), {}).items())
             scale = opts.get("scale", 1) if kind == "sr" else 1
@@ -234,10 +243,18 @@ def main() -> None:
                     runs.append((f"{model} (sigma given)", model, {"sigma": opts["sigma"]}))
             for label, model, model_opts in runs:
                 p, s, spm = score(model, items, score_kw, model_opts)
-                results[(label, ds, proto)] = p
-                row = f"| {ds} | {proto} | {label} | {p:.2f} | {s:.4f} | {spm:.2f} | {published} |"
-                print(row, flush=True)
-                lines.append(row)
+                rows.append([ds, proto, label, p, s, spm, published])
+                print(f"| {ds} | {proto} | {label} | {p:.2f} | {s:.4f} | {spm:.2f} | {published} |",
+                      flush=True)
+        done[kind] = rows
+    if not args.limit:   # full-set rows of the kinds not rerun this time stay in the table
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(done, indent=1))
+    results: dict[tuple[str, str, str], float] = {}
+    for kind in BASELINES:
+        for ds, proto, label, p, s, spm, published in done.get(kind, []):
+            results[(label, ds, proto)] = p
+            lines.append(f"| {ds} | {proto} | {label} | {p:.2f} | {s:.4f} | {spm:.2f} | {published} |")
     lines += ["", "## Against the targets", "",
               "Full sets unless the header says --limit. \"trained\": CPU training time and steps "
               "of the shipped model (its card).", "", *target_rows(results)]

@@ -110,8 +110,8 @@ def join_alpha(colour, alpha) -> np.ndarray:
     return np.concatenate([colour, alpha.astype(colour.dtype, copy=False)], axis=2)
 
 
-def _quantize(pixels, depth: int) -> np.ndarray:
-    """Float [0, 1] -> rounded uint8/uint16 HWC; NaN becomes 0."""
+def quantize(pixels, depth: int) -> np.ndarray:
+    """Float [0, 1] -> rounded uint8/uint16 HWC (``depth`` 8 or 16 bits); NaN becomes 0."""
     arr = np.nan_to_num(_as_hwc(pixels).astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
     peak = 255 if depth == 8 else 65535
     np.clip(arr, 0.0, 1.0, out=arr)
@@ -122,7 +122,29 @@ def _quantize(pixels, depth: int) -> np.ndarray:
 
 def to_uint8(pixels) -> np.ndarray:
     """Clip and round float pixels to an HWC uint8 array (for previews)."""
-    return _quantize(pixels, 8)
+    return quantize(pixels, 8)
+
+
+def _to_float(arr: np.ndarray) -> np.ndarray:
+    """uint8/uint16 pixels -> float32 [0, 1]; float pixels as float32."""
+    if arr.dtype.kind != "u":
+        return arr.astype(np.float32, copy=False)
+    out = arr.astype(np.float32)
+    out *= np.float32(1.0 / np.iinfo(arr.dtype).max)
+    return out
+
+
+def _as_depth(pixels, depth: int) -> np.ndarray:
+    """HWC uint8/uint16 of ``depth`` bits: integer pixels of that depth are kept as they are."""
+    arr = _as_hwc(pixels)
+    if arr.dtype == (np.uint8 if depth == 8 else np.uint16):
+        return arr
+    return quantize(_to_float(arr), depth)
+
+
+def stored_depth(path, depth: int) -> int:
+    """Bits per channel a file at ``path`` keeps of ``depth``: 16 only in PNG and TIFF."""
+    return depth if _FORMAT_BY_SUFFIX.get(Path(path).suffix.lower()) in ("PNG", "TIFF") else 8
 
 
 # EXIF orientation -> how to turn the stored HWC array upright
@@ -185,8 +207,7 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage
     depth = 16 if arr.dtype == np.uint16 else 8
     channels = arr.shape[2]
     arr = _ORIENT.get(orientation, lambda a: a)(arr)
-    pixels = arr.astype(np.float32)
-    pixels *= np.float32(1.0 / (65535 if depth == 16 else 255))
+    pixels = _to_float(arr)
     info = ImageInfo(format=fmt, bit_depth=depth, has_alpha=channels in (2, 4),
                      is_grey=channels in (1, 2), icc_profile=icc, exif=exif,
                      source=str(path), lossless=fmt == "WEBP" and webp_is_lossless(data))
@@ -315,7 +336,10 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
 
 def write_image(path, pixels: np.ndarray, info: ImageInfo | None = None, *,
                 bit_depth: int | None = None, quality: int | None = None) -> None:
-    """Write float [0, 1] HWC pixels; format from the suffix, depth/ICC/EXIF from info.
+    """Write HWC pixels; format from the suffix, depth/ICC/EXIF from info.
+
+    Pixels are float in [0, 1] or integers (uint8 0-255, uint16 0-65535); integers
+    of the depth written are stored as they are, others are rounded to it.
 
     ``quality`` (1-100) is for JPEG and WebP; None: DEFAULT_QUALITY, and lossless
     for a WebP when ``info`` says the source was a lossless WebP. WebP 100 is lossless.
@@ -331,8 +355,7 @@ def write_image(path, pixels: np.ndarray, info: ImageInfo | None = None, *,
     depth = bit_depth or (info.bit_depth if info else 8)
     if depth not in (8, 16):
         raise ImageError(f"Cannot save '{name}': bit depth must be 8 or 16, not {depth}.")
-    if fmt not in ("PNG", "TIFF"):
-        depth = 8
+    depth = stored_depth(path, depth)
     if quality is None:   # a lossless WebP stays lossless
         lossless = fmt == "WEBP" and info is not None and info.format == "WEBP" and info.lossless
         quality = 100 if lossless else DEFAULT_QUALITY
@@ -347,7 +370,7 @@ def write_image(path, pixels: np.ndarray, info: ImageInfo | None = None, *,
     exif = _exif_for_write(info.exif) if info and info.exif and fmt != "BMP" else None
 
     try:
-        arr = _quantize(join_alpha(colour, alpha), depth)
+        arr = _as_depth(join_alpha(colour, alpha), depth)
         if fmt == "TIFF":
             data = _encode_tiff(arr, icc, exif)
         elif depth == 16:
@@ -371,8 +394,8 @@ def _write_bytes(tmp: Path, data: bytes) -> None:
 
 
 def _over_white(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    a = np.clip(alpha.astype(np.float32), 0.0, 1.0)
-    return colour.astype(np.float32) * a + (1.0 - a)
+    a = np.clip(_to_float(alpha), 0.0, 1.0)
+    return _to_float(colour) * a + (1.0 - a)
 
 
 def _exif_for_write(exif: bytes | None) -> bytes | None:

@@ -1,19 +1,21 @@
 """Run a Restorer over a whole image: channels, alpha, tiles, memory, precision.
 
 ``restore_pixels`` is a generator in the job style: it yields Progress and
-Log events and returns the restored HWC float32 array, so jobs use
-``out = yield from restore_pixels(...)``.
+Log events and returns the restored HWC array (float32 unless asked for
+uint8/uint16), so jobs use ``out = yield from restore_pixels(...)``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from functools import partial
+from typing import Any, Iterator
 
 import cv2
 import numpy as np
 
-from .descriptor import Restorer
+from .descriptor import NetRestorer, Restorer
 from .events import Event, Log, Progress
+from .imageio import quantize
 from .tiling import run_tiled
 
 DEFAULT_BUDGET_MB = 512
@@ -28,6 +30,9 @@ class InferenceOptions:
     precision: str | None = None   # None: the restorer's own
     strength: float = 1.0          # blend with the (resized) input: 0 = input, 1 = model
     postprocess: tuple[str, ...] = ()   # engine.postprocess steps: nlmeans, autocontrast, dither
+    # float32 in [0, 1], or uint8/uint16 rounded as imageio.write_image rounds, built band by
+    # band with no full-size float32 output (unless needs_float_output says otherwise)
+    out_dtype: Any = np.float32
 
 
 def is_oom(err: BaseException) -> bool:
@@ -59,14 +64,49 @@ def default_overlap(restorer: Restorer, tile: int) -> int:
     return int(min(max(16, want), 128, tile // 2))
 
 
+def needs_float_output(restorer: Restorer, options: InferenceOptions,
+                       scale: int | None = None) -> bool:
+    """Whether a step needs the whole output in float32, so ``options.out_dtype`` cannot be
+    applied band by band: post-processing, a restorer whose finish() looks at the whole
+    image (a net that normalises its output per image), or resampling the output to a
+    ``scale`` other than the model's."""
+    finish = type(restorer).finish
+    if isinstance(restorer, NetRestorer) and finish is NetRestorer.finish:
+        per_image = bool(restorer.output_normalise)
+    else:
+        per_image = finish is not Restorer.finish
+    return bool(options.postprocess) or per_image or (scale or restorer.scale) != restorer.scale
+
+
 def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
     out = cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC)
     return np.clip(out if out.ndim == 3 else out[:, :, None], 0.0, 1.0)
 
 
+def _enlarged_rows(img: np.ndarray, rows: slice, s: int) -> np.ndarray:
+    """``rows`` of ``img`` enlarged ``s`` times by _resize, resizing only the rows they read."""
+    if s == 1:
+        return img[rows]
+    h, w = img.shape[:2]
+    r0, r1, _ = rows.indices(h * s)
+    a, b = max(0, r0 // s - 2), min(h, -(-r1 // s) + 2)  # bicubic reads 2 rows either side
+    return _resize(img[a:b], (b - a) * s, w * s)[r0 - a * s:r1 - a * s]
+
+
+def _as_dtype(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if dtype == np.float32:
+        return pixels.astype(np.float32, copy=False)
+    return quantize(pixels, 8 if dtype == np.uint8 else 16)
+
+
 def restore_pixels(restorer: Restorer, pixels: np.ndarray,
                    options: InferenceOptions = InferenceOptions()) -> Iterator[Event]:
-    """Restore an HWC float32 image with 1-4 channels (grey, grey+alpha, RGB, RGBA)."""
+    """Restore an HWC float32 image with 1-4 channels (grey, grey+alpha, RGB, RGBA).
+
+    Returns an HWC array of ``options.out_dtype``, or float32 when needs_float_output.
+    Otherwise the per-pixel steps (strength, clipping, rounding) run on each band of
+    rows as the tiles finish it, straight into the output: no full-size float32 copy.
+    """
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     channels = pixels.shape[2]
@@ -76,43 +116,75 @@ def restore_pixels(restorer: Restorer, pixels: np.ndarray,
     grey_in = colour.shape[2] == 1
     h, w = colour.shape[:2]
     s = restorer.scale
+    per_channel = restorer.in_channels == 1 and not grey_in
+    if per_channel:
+        nc = colour.shape[2]
+    else:
+        nc = 1 if grey_in and restorer.out_channels == 3 else restorer.out_channels
+    whole = needs_float_output(restorer, options)
+    dtype = np.dtype(np.float32 if whole else options.out_dtype)
+    if dtype not in (np.float32, np.uint8, np.uint16):
+        raise ValueError(f"out_dtype must be float32, uint8 or uint16, not {dtype}")
+    out = None if whole else np.empty((h * s, w * s, nc + has_alpha), dtype)
 
-    if restorer.in_channels == 1 and not grey_in:
+    def finish_rows(rows: slice, band: np.ndarray, src: np.ndarray = colour) -> np.ndarray:
+        """The per-pixel steps on restored ``rows``; ``src``: the input channels they restore."""
+        if grey_in and band.shape[2] == 3:
+            band = band.mean(axis=2, keepdims=True)
+        if options.strength < 1.0 and band.shape[2] == src.shape[2]:
+            base = _enlarged_rows(src, rows, s)
+            band = options.strength * band + (1.0 - options.strength) * base
+        return _as_dtype(np.clip(band, 0.0, 1.0, out=band), dtype)
+
+    def banded(c: slice, src: np.ndarray) -> dict:
+        """_restore_planes arguments that finish channels ``c`` of ``out`` band by band."""
+        return {} if whole else {"out": out[:, :, c], "finish": partial(finish_rows, src=src)}
+
+    if per_channel:
         # a single-channel model restores each colour channel on its own
         planes = []
-        for c in range(colour.shape[2]):
+        for c in range(nc):
             plane = yield from _restore_planes(restorer, colour[:, :, c:c + 1], options,
-                                               stage=f"channel {c + 1}/{colour.shape[2]}")
+                                               stage=f"channel {c + 1}/{nc}",
+                                               **banded(slice(c, c + 1), colour[:, :, c:c + 1]))
             planes.append(plane)
-        out = np.concatenate(planes, axis=2)
+        restored = np.concatenate(planes, axis=2) if whole else None
     else:
-        x = np.repeat(colour, 3, axis=2) if grey_in and restorer.in_channels == 3 else colour
+        # a read-only view, not a copy of the input three times over
+        x = np.broadcast_to(colour, (h, w, 3)) if grey_in and restorer.in_channels == 3 else colour
         note = restorer.prepare(x)
         if note:
             yield Log("info", note)
-        out = yield from _restore_planes(restorer, x, options, stage="restoring")
-        out = restorer.finish(out)
-        if grey_in and out.shape[2] == 3:
-            out = out.mean(axis=2, keepdims=True)
+        restored = yield from _restore_planes(restorer, x, options, stage="restoring",
+                                              **banded(slice(0, nc), colour))
+        if whole:
+            restored = restorer.finish(restored)
 
-    if options.strength < 1.0 and out.shape[2] == colour.shape[2]:
-        base = colour if s == 1 else _resize(colour, h * s, w * s)
-        out = options.strength * out + (1.0 - options.strength) * base
-    out = np.clip(out, 0.0, 1.0, out=out)
-    if options.postprocess:
-        from .postprocess import postprocess
+    if whole:
+        restored = finish_rows(slice(None), restored)
+        if options.postprocess:
+            from .postprocess import postprocess
 
-        yield Progress(0, 1, "post-processing")
-        out = postprocess(out, options.postprocess)
+            yield Progress(0, 1, "post-processing")
+            restored = postprocess(restored, options.postprocess)
+        if alpha is None:
+            return restored
+        out = np.empty(restored.shape[:2] + (nc + 1,), np.float32)
+        out[:, :, :nc] = restored
     if alpha is not None:
-        alpha = alpha if s == 1 else _resize(alpha, h * s, w * s)
-        out = np.concatenate([out, alpha.astype(np.float32)], axis=2)
+        for r in range(0, h * s, 256):  # in row chunks: no full-size float temporary
+            rows = slice(r, r + 256)
+            out[rows, :, nc:] = _as_dtype(_enlarged_rows(alpha, rows, s), dtype)
     return out
 
 
-def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions,
-                    stage: str) -> Iterator[Event]:
-    """Tile, back off on out-of-memory, re-run non-finite tiles in float32."""
+def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions, stage: str,
+                    out: np.ndarray | None = None, finish=None) -> Iterator[Event]:
+    """Tile, back off on out-of-memory, re-run non-finite tiles in float32.
+
+    ``out`` and ``finish(rows, band)`` go to run_tiled: each finished band of rows is
+    cleaned of non-finite values, passed through ``finish`` and stored in ``out``.
+    """
     h, w = x.shape[:2]
     precision = options.precision or restorer.precision
     if not restorer.tiles or options.tile == 0:
@@ -121,7 +193,7 @@ def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions
         tile = options.tile or auto_tile(restorer, options.budget_mb)
     if restorer.fixed_size:
         tile = restorer.fixed_size
-    nan_tiles = 0
+    nan_tiles = bad_bands = 0
 
     def run_tile(t: np.ndarray) -> np.ndarray:
         nonlocal nan_tiles
@@ -131,11 +203,19 @@ def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions
             y = restorer.run(t, "fp32")
         return y
 
+    def clean(rows: slice, band: np.ndarray) -> np.ndarray:
+        nonlocal bad_bands
+        if not np.isfinite(band).all():
+            bad_bands += 1
+            band = np.nan_to_num(band, nan=0.0, posinf=1.0, neginf=0.0)
+        return band if finish is None else finish(rows, band)
+
     while True:
         overlap = options.overlap if options.overlap is not None else default_overlap(restorer, tile)
         try:
             tiles = run_tiled(run_tile, x, tile=tile, overlap=overlap, scale=restorer.scale,
-                              out_channels=restorer.out_channels, align=restorer.size_multiple)
+                              out_channels=restorer.out_channels, align=restorer.size_multiple,
+                              out=out, finish=clean)
             while True:
                 try:
                     done, total = next(tiles)
@@ -152,7 +232,6 @@ def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions
     if nan_tiles:
         yield Log("warning", f"{nan_tiles} tile(s) gave non-finite values in {precision}; "
                              "re-ran them in fp32.")
-    if not np.isfinite(out).all():
-        out = np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0)
+    if bad_bands:
         yield Log("warning", "The model produced non-finite values; they were set to 0.")
     return out

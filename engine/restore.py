@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -12,7 +12,7 @@ import numpy as np
 from . import imageio
 from .errors import ImageError, RestoreLabError
 from .events import Event, ItemDone, ItemFailed, Log, Progress, Saved
-from .inference import InferenceOptions, restore_pixels
+from .inference import InferenceOptions, needs_float_output, restore_pixels
 from .jobs import Control
 from .models import load_restorer
 
@@ -88,9 +88,12 @@ def _rescale(pixels: np.ndarray, h: int, w: int) -> np.ndarray:
 def restore_to_scale(restorer, pixels: np.ndarray, options: InferenceOptions,
                      scale: int | None = None) -> Iterator[Event]:
     """Restore, then resample to ``scale`` when it differs from the model's own
-    (area down, bicubic up): e.g. a x4 model asked for x2. Returns the pixels."""
-    out = yield from restore_pixels(restorer, pixels, options)
+    (area down, bicubic up): e.g. a x4 model asked for x2. Returns the pixels, of
+    ``options.out_dtype`` or, where a whole-image step needs it, float32."""
     want = scale or restorer.scale
+    if needs_float_output(restorer, options, want):
+        options = replace(options, out_dtype=np.float32)
+    out = yield from restore_pixels(restorer, pixels, options)
     h, w = pixels.shape[0] * want, pixels.shape[1] * want
     return out if out.shape[:2] == (h, w) else _rescale(out, h, w)
 
@@ -114,8 +117,10 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
         try:
             image = imageio.read_image(src)
             stage = f"{src.name} ({i + 1}/{len(inputs)})"
-            pixels = image.pixels
-            run = restore_to_scale(restorer, pixels, spec.inference, spec.scale)
+            # restored straight to the bits the file keeps: no full-size float32 output
+            depth = imageio.stored_depth(dst, image.info.bit_depth)
+            inference = replace(spec.inference, out_dtype=np.uint16 if depth == 16 else np.uint8)
+            run = restore_to_scale(restorer, image.pixels, inference, spec.scale)
             while True:
                 try:
                     ev = next(run)

@@ -2,11 +2,12 @@
 
 Tiles sit on a full grid (row starts x column starts), each tile's weight is
 ``wy(y) * wx(x)``, so the sum of weights at a pixel is the product of two 1-D
-sums and no full-size weight map is ever allocated. On an interior edge the
-window is zero for the outer quarter of the overlap and rises with a raised
-cosine across its middle half: pixels whose context was cut by the tile edge
-get no weight, so a net whose receptive radius is at most ``overlap // 4``
-gives exactly its untiled output.
+sums and no full-size weight map is ever allocated. Nor is a full-size float
+sum: only the current tile row is summed, and finished rows go straight to an
+output of any dtype. On an interior edge the window is zero for the outer
+quarter of the overlap and rises with a raised cosine across its middle half:
+pixels whose context was cut by the tile edge get no weight, so a net whose
+receptive radius is at most ``overlap // 4`` gives exactly its untiled output.
 """
 from __future__ import annotations
 
@@ -65,13 +66,21 @@ def pad_to(img: np.ndarray, multiple: int) -> np.ndarray:
 
 
 def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: int,
-              overlap: int, scale: int, out_channels: int,
-              align: int = 1) -> Iterator[tuple[int, int]]:
+              overlap: int, scale: int, out_channels: int, align: int = 1,
+              out: np.ndarray | None = None,
+              finish: Callable[[slice, np.ndarray], np.ndarray] | None = None,
+              ) -> Iterator[tuple[int, int]]:
     """Apply ``fn`` tile by tile; yields (done, total) after each tile; returns the output.
 
     ``fn`` maps an HWC tile to an HWC tile ``scale`` times larger. Use as
     ``out = yield from run_tiled(...)``. ``align``: the net's size multiple; the
     image is padded to it and tiles start on it, so tiled equals untiled.
+
+    Only one tile row (with its overlap into the next) is summed in float32: as
+    its rows are complete they are normalised, cropped to the image, passed in
+    bands through ``finish(rows, band)`` (per-pixel steps, e.g. rounding to uint8)
+    and written to ``out[rows]``. ``out`` (output rows x columns x the channels that
+    ``finish`` returns, of any dtype) defaults to a new float32 array.
     """
     h0, w0 = img.shape[:2]
     if align > 1 and max(h0, w0) > tile:
@@ -90,16 +99,27 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: 
         wy_sum[y * s:(y + th) * s] += wy
     for x, wx in zip(xs, wxs):
         wx_sum[x * s:(x + tw) * s] += wx
-    out = np.zeros((h * s, w * s, out_channels), dtype=np.float32)
+    if out is None:
+        out = np.empty((h0 * s, w0 * s, out_channels), dtype=np.float32)
+    band_h = th * s
+    acc = np.zeros((band_h, w * s, out_channels), dtype=np.float32)  # rows y*s .. y*s + band_h
+    inv_x = (1.0 / wx_sum[: w0 * s])[None, :, None]
     total = len(ys) * len(xs)
     for i, (y, wy) in enumerate(zip(ys, wys)):
         for j, (x, wx) in enumerate(zip(xs, wxs)):
             result = fn(img[y:y + th, x:x + tw])
             result = result * wy[:, None, None]  # never in place: fn may return a view
             result *= wx[None, :, None]
-            out[y * s:(y + th) * s, x * s:(x + tw) * s] += result
+            acc[:, x * s:(x + tw) * s] += result
             yield i * len(xs) + j + 1, total
-    inv_x = (1.0 / wx_sum)[None, :, None]
-    for r in range(0, h * s, 256):  # normalise in row chunks: no full-size temporary
-        out[r:r + 256] *= (1.0 / wy_sum[r:r + 256])[:, None, None] * inv_x
-    return out[: h0 * s, : w0 * s] if (h, w) != (h0, w0) else out
+        # rows above the next tile row are complete; the rest carries over
+        top = y * s
+        done = (ys[i + 1] if i + 1 < len(ys) else h) * s - top
+        for r in range(top, min(top + done, h0 * s), 256):  # in chunks: small temporaries
+            rows = slice(r, min(r + 256, top + done, h0 * s))
+            band = acc[r - top:rows.stop - top, : w0 * s]
+            band = band * ((1.0 / wy_sum[rows])[:, None, None] * inv_x)
+            out[rows] = band if finish is None else finish(rows, band)
+        acc[: band_h - done] = acc[done:]
+        acc[band_h - done:] = 0.0
+    return out
