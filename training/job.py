@@ -72,7 +72,7 @@ def experiment_from_model(entry, name: str | None = None):
                {"step": int(state["step"]), "experiment": exp.number, "task": entry.card.get("task")},
                root=exp.path / "checkpoints", train_state=state)
     for row in entry.card.get("val_curve", []):   # the published curve goes on
-        exp.log(int(row.get("step", 0)), {k: v for k, v in row.items() if k != "step"})
+        exp.log(int(row.get("step", 0)), {"val/psnr": row.get("psnr"), "train_s": row.get("train_s")})
     exp.update(step=int(state["step"]), status="stopped", parent=entry.id)
     return exp
 
