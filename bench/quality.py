@@ -190,7 +190,7 @@ def target_rows(results: dict) -> list[str]:
 
 
 def update_cards(results: dict) -> None:
-    """Write each shipped model's benchmark figures into its card (metrics.bench)."""
+    """Write each shipped model's benchmark figures into its card (``benchmarks``)."""
     from engine.atomic import write_json
     from engine.checkpoints import find_model
 
@@ -203,9 +203,7 @@ def update_cards(results: dict) -> None:
         entry = find_model(model)
         if entry is None or not entry.shipped:
             continue
-        card = dict(entry.card)
-        card["metrics"] = {**card.get("metrics", {}), "bench": figures}
-        write_json(entry.path / "card.json", card)
+        write_json(entry.path / "card.json", {**entry.card, "benchmarks": figures})
 
 
 def main() -> None:

@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHIP = {  # preset -> (shipped id, title)
-    "ship-denoise": ("denoise-color", "Denoise (colour, blind)"),
-    "ship-deblur": ("deblur", "Deblur (Gaussian/defocus/motion)"),
+    "ship-denoise": ("denoise-color", "Denoise (colour + grey; sigma given or blind)"),
+    "ship-deblur": ("deblur", "Deblur (blur sigma given or estimated)"),
     "ship-sr-x2": ("sr-x2", "Super-resolution x2"),
     "ship-sr-x4": ("sr-x4", "Super-resolution x4"),
     "ship-realsr-x2": ("realsr-x2", "Real-world super-resolution x2"),

@@ -110,7 +110,13 @@ def card_html(choice: Choice) -> str:
             rows.append(("Steps", f"{card['steps']:,}" if isinstance(card["steps"], int) else str(card["steps"])))
         metrics = card.get("metrics")
         if isinstance(metrics, dict) and metrics:
-            rows.append(("Metrics", ", ".join(_metric(k, v) for k, v in metrics.items())))
+            rows.append(("Validation", ", ".join(_metric(k, v) for k, v in metrics.items())))
+        bench = card.get("benchmarks")
+        if isinstance(bench, dict) and bench:   # bench/quality.py's figures, dB
+            rows += [("Benchmark" if i == 0 else "", f"{k}: {v:.2f} dB") for i, (k, v) in
+                     enumerate(bench.items()) if isinstance(v, (int, float))]
+        if card.get("train_minutes"):
+            rows.append(("Training time", f"{card['train_minutes']} min (CPU)"))
         if card.get("parent"):
             rows.append(("Fine-tuned from", str(card["parent"])))
         if card.get("created"):

@@ -89,7 +89,7 @@ def test_first_launch_offers_the_sample_with_the_default_denoiser(window, qtbot)
     page = window.restore_page
     assert page.center.currentIndex() == 0                       # the empty page
     assert page.picker.current_id() == "denoise-color"                # the shipped denoiser
-    assert "Denoise (colour, blind)" in page.empty.sample_text.text()
+    assert "Denoise (colour + grey; sigma given or blind)" in page.empty.sample_text.text()
     qtbot.mouseClick(page.empty.sample_button, Qt.MouseButton.LeftButton)
     assert len(page.queue.items) == 1
     item = page.queue.items[0]

@@ -62,17 +62,7 @@ def test_raw_sobel_target_is_the_magnitude_over_its_unit():
     np.testing.assert_allclose(target[:, :, 0], sobel_magnitude(clean, 1.3) / SOBEL_UNIT, atol=1e-6)
 
 
-@pytest.fixture
-def images(tmp_path):
-    folder = tmp_path / "images"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        write_image(folder / f"im{i}.png", rng.random((32, 36, 3)).astype(np.float32))
-    return folder
-
-
-TINY = ["data.crop=16", "data.batch=2", "val.crop=32", "schedule.warmup=0"]
+TINY = ["data.crop=16", "data.batch=2", "val.crop=16", "schedule.warmup=0"]
 
 
 def run(spec):

@@ -27,16 +27,6 @@ TINY = ["schedule.steps=3", "data.crop=16", "data.batch=2", "val.crop=16",
         "model.kwargs={depth = 3, width = 8}"]
 
 
-@pytest.fixture
-def images(tmp_path):
-    folder = tmp_path / "images"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        write_image(folder / f"im{i}.png", rng.random((24, 28, 3)).astype(np.float32))
-    return folder
-
-
 def run(images, *overrides):
     cfg = load_run(preset="smoke", overrides=[f"data.train={images}", *TINY, *overrides])
     events = list(drive(train_job, TrainSpec(cfg)))
