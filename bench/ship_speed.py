@@ -14,28 +14,15 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.inference import InferenceOptions, restore_pixels  # noqa: E402
-from engine.models import load_restorer  # noqa: E402
+sys.path.insert(0, str(ROOT / "packaging"))
+from train_shipped import seconds_per_12mp as seconds_12mp  # noqa: E402  (what cards record)
 
 SHIPPED = ROOT / "resources" / "models"
-
-
-def seconds_12mp(folder: Path, precision: str) -> float:
-    restorer = load_restorer(str(folder), device="cpu", precision=precision)
-    side = 1024 // restorer.scale
-    img = np.random.default_rng(0).random((side, side, 3), dtype=np.float32)
-    start = time.perf_counter()
-    for _ in restore_pixels(restorer, img, InferenceOptions(precision=precision)):
-        pass
-    return (time.perf_counter() - start) * 12.0 / ((side * restorer.scale) ** 2 / 1e6)
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ validation curve over training time and the time to restore a 12 MP photo here.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -65,18 +64,18 @@ def prepare_realsr(seed: int = 0) -> None:
     print(f"prepared {len(patches)} noise patches and 64 kernels in {REALSR}")
 
 
-def seconds_per_12mp(model_dir: Path) -> float:
+def seconds_per_12mp(model_dir: Path, precision: str = "fp32") -> float:
     """Time to restore a 12 MP (4000x3000) image on the CPU, from a 1 MP sample."""
     import numpy as np
 
     from engine.inference import InferenceOptions, restore_pixels
     from engine.models import load_restorer
 
-    restorer = load_restorer(str(model_dir), device="cpu")
+    restorer = load_restorer(str(model_dir), device="cpu", precision=precision)
     side = 1024 // restorer.scale
     img = np.random.default_rng(0).random((side, side, 3), dtype=np.float32)
     start = time.perf_counter()
-    for _ in restore_pixels(restorer, img, InferenceOptions()):
+    for _ in restore_pixels(restorer, img, InferenceOptions(precision=precision)):
         pass
     out_mp = (side * restorer.scale) ** 2 / 1e6
     return (time.perf_counter() - start) * 12.0 / out_mp
@@ -98,7 +97,8 @@ def install(exp_ref: str, into: Path) -> Path:
     """Copy an experiment's registered model into resources/models with a resumable state."""
     import torch
 
-    from engine.checkpoints import TRAIN_STATE, find_model
+    from engine.atomic import write_json
+    from engine.checkpoints import TRAIN_STATE, find_model, read_card
     from training import experiments
     from training.job import resumable_state
 
@@ -119,13 +119,13 @@ def install(exp_ref: str, into: Path) -> Path:
     if (staging / TRAIN_STATE).stat().st_size > MAX_STATE_MB * 2**20:
         (staging / TRAIN_STATE).unlink()
         print(f"note: {ship_id}'s training state is over {MAX_STATE_MB} MB; not kept")
-    card = json.loads((staging / "card.json").read_text())
+    card = read_card(staging)
     card.update(name=ship_id, title=title, source="shipped",
                 train_minutes=round(float(state.get("train_s", 0.0)) / 60, 1),
                 val_curve=val_curve(exp),
                 restore_12mp_cpu_s=round(seconds_per_12mp(staging), 1),
                 retrain=f"python packaging/train_shipped.py {preset}  (continues; --fresh starts over)")
-    (staging / "card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    write_json(staging / "card.json", card)
     old = target.with_name(f".{ship_id}.old")
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
@@ -140,7 +140,7 @@ def install(exp_ref: str, into: Path) -> Path:
 def train(preset: str, args) -> None:
     """Continue the shipped model's training (or start it), then install the result."""
     from desktop.cli import main as cli
-    from engine.checkpoints import TRAIN_STATE
+    from engine.checkpoints import TRAIN_STATE, read_card
     from training.config import load_raw
 
     ship_id, _ = SHIP[preset]
@@ -155,7 +155,7 @@ def train(preset: str, args) -> None:
     if args.minutes:
         overrides.append(f"schedule.minutes={args.minutes}")
     if not args.fresh and (shipped / TRAIN_STATE).exists():
-        done = int(json.loads((shipped / "card.json").read_text()).get("steps", 0))
+        done = int(read_card(shipped).get("steps", 0))
         steps = done + (args.steps or raw["schedule"]["steps"])
         command = ["train", "--resume", str(shipped), "--set", f"schedule.steps={steps}"]
     else:

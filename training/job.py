@@ -21,7 +21,8 @@ from typing import Iterator
 import torch
 
 from engine import devices, paths
-from engine.checkpoints import find_model, load_train_state, load_weights, save_model, slug
+from engine.checkpoints import (find_model, load_train_state, load_weights, read_card, save_model,
+                                slug)
 from engine.errors import ConfigError
 from engine.events import Event, Log, Metric, Preview, Progress, Rollback, Saved
 from engine.jobs import Control
@@ -54,19 +55,17 @@ def resumable_state(exp) -> dict:
 def experiment_from_model(entry, name: str | None = None):
     """A new experiment whose last checkpoint is a model folder's resumable state (shipped
     models keep one), so ``restorelab train --resume MODEL`` adds steps to it."""
-    from engine.checkpoints import load_train_state as load_state
-
     how = (f"model '{entry.id}' keeps no training state to go on from; fine-tune it instead "
            f"(--set model.init={entry.id})")
     try:
-        state = load_state(entry.path)
+        state = load_train_state(entry.path)
     except Exception:
         raise ConfigError(how) from None
     config = entry.card.get("training")
     if RESUME_NET not in state or not isinstance(config, dict):
         raise ConfigError(how)
     net = state.pop(RESUME_NET)
-    exp = experiments.create(config, name or entry.card.get("training", {}).get("name", entry.id),
+    exp = experiments.create(config, name or config.get("name", entry.id),
                              f"continues {entry.id}", entry.card.get("dataset", ""))
     save_model("last", net, entry.card["arch"], entry.card.get("kwargs", {}),
                {"step": int(state["step"]), "experiment": exp.number, "task": entry.card.get("task")},
@@ -377,14 +376,6 @@ def _copy(state: dict) -> dict:
     return tree_to(state, "cpu")   # the snapshot must survive later in-place updates
 
 
-def _card_metrics(folder) -> dict:
-    import json
-
-    from engine.checkpoints import CARD
-
-    return dict(json.loads((folder / CARD).read_text(encoding="utf-8")).get("metrics", {}))
-
-
 def output_hints(cfg: RunConfig) -> dict:
     """Card keys that tell the restorer how to finish this model's output."""
     raw = any(step.get("type") == "sobel_target" and step.get("normalise") is False
@@ -420,7 +411,7 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
     if run.best and run.best["step"] != run.step and best is not None and best.exists() \
             and run.best["psnr"] > run.last_val.get("val/psnr", -math.inf):
         _, _, weights = load_weights(best)      # an earlier validation beat the last one
-        run.last_val = {f"val/{k}": v for k, v in _card_metrics(best).items()}
+        run.last_val = {f"val/{k}": v for k, v in read_card(best).get("metrics", {}).items()}
         yield Log("info", f"registering the best checkpoint (step {run.best['step']}, "
                           f"val PSNR {run.best['psnr']:.2f} dB)")
     metrics = {**{k.removeprefix("val/"): v for k, v in run.last_val.items()}, **run.extra}

@@ -17,11 +17,12 @@ import numpy as np
 
 from engine.levels import BLUR_UNIT, UNKNOWN, blur_level_map_value, noise_level_map_value
 
+from . import kernels as K
 from .base import Degradation, register
-from .blur import GaussianBlur
 from .transforms import Jpeg
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+CAMERA_JPEG = Jpeg(quality=(75, 95))
 
 
 def _realistic(img: np.ndarray, rng, p_clip: float, p_jpeg: float) -> np.ndarray:
@@ -29,7 +30,7 @@ def _realistic(img: np.ndarray, rng, p_clip: float, p_jpeg: float) -> np.ndarray
     if rng.random() < p_clip:
         img = np.rint(np.clip(img, 0.0, 1.0) * 255.0) / 255.0
         if rng.random() < p_jpeg:
-            img = Jpeg(quality=(75, 95))(img, rng)
+            img = CAMERA_JPEG(img, rng)
     return img.astype(np.float32)
 
 
@@ -83,7 +84,7 @@ class BlurWithLevel(Degradation):
 
     def __call__(self, img, rng):
         sigma = self.draw("sigma", rng)
-        blurred = GaussianBlur(sigma=sigma)(img, rng)
+        blurred = K.convolve(img, K.gaussian_kernel(sigma))
         noisy = blurred + rng.standard_normal(img.shape, dtype=np.float32) * \
             np.float32(self.draw("noise", rng) / 255.0)
         noisy = _realistic(noisy, rng, self.p_clip, self.p_jpeg)
