@@ -100,7 +100,7 @@ def install(exp_ref: str, into: Path) -> Path:
     from engine.atomic import write_json
     from engine.checkpoints import TRAIN_STATE, find_model, read_card
     from training import experiments
-    from training.job import resumable_state
+    from training.resumable import resumable_state
 
     exp = experiments.find(exp_ref)
     preset = exp.config().get("name", "")

@@ -26,7 +26,8 @@ from engine.events import Failed, Finished, Log, Progress, Rollback
 from engine.jobs import Control, drive
 
 from .config import load_run
-from .job import TrainSpec, resume_spec, train_job
+from .job import TrainSpec, train_job
+from .resumable import resume_spec
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -29,7 +29,8 @@ def add_parser(sub) -> None:
 def build_spec(args: argparse.Namespace):
     """The TrainSpec the arguments describe (no torch needed for this part)."""
     from training.config import RunConfig, load_raw
-    from training.job import TrainSpec, resume_spec
+    from training.job import TrainSpec
+    from training.resumable import resume_spec
 
     overrides = list(args.overrides)
     if args.device:

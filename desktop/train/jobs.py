@@ -162,7 +162,8 @@ class RunRequest:
 def train_run_job(req: RunRequest, control):
     """Start or resume a run (the engine registers stopped runs' weights as models too)."""
     from training.config import RunConfig
-    from training.job import TrainSpec, resume_spec, train_job
+    from training.job import TrainSpec, train_job
+    from training.resumable import resume_spec
 
     if req.resume:
         spec = resume_spec(req.resume, list(req.overrides))

@@ -16,7 +16,8 @@ from engine.models import load_restorer
 from training.config import load_run
 from training.degradations import Recipe
 from training.degradations.targets import SOBEL_UNIT
-from training.job import TrainSpec, resumable_state, resume_spec, train_job
+from training.job import TrainSpec, train_job
+from training.resumable import resumable_state, resume_spec
 from training import experiments
 
 

@@ -8,7 +8,8 @@ from engine.events import Finished, Metric
 from engine.imageio import write_image
 from engine.jobs import Control, drive
 from training.config import load_run
-from training.job import TrainSpec, resume_spec, train_job
+from training.job import TrainSpec, train_job
+from training.resumable import resume_spec
 
 OVERRIDES = ["schedule.steps=6", "deterministic=true", "data.crop=16", "data.batch=2", "val.crop=16",
              "model.kwargs={depth = 3, width = 8}", "optim.ema=0.9", "schedule.warmup=2",

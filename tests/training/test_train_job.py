@@ -20,7 +20,8 @@ from engine.imageio import write_image
 from engine.jobs import drive
 from training import experiments, job
 from training.config import ScheduleConfig, load_run
-from training.job import TrainSpec, resume_spec, train_job
+from training.job import TrainSpec, train_job
+from training.resumable import resume_spec
 from training.optim import lr_factor
 
 TINY = ["schedule.steps=3", "data.crop=16", "data.batch=2", "val.crop=16",
