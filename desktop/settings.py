@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
 VIEWER_MODES = ("split", "side", "difference", "blink")
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MAX_FILE_BYTES = 8 << 20   # a settings file larger than this is not ours
 MAX_DEPTH = 32             # nesting a settings value may have
 MAX_TEXT = 4096            # characters of a path or a name
@@ -32,7 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "threads": 0,            # 0: the library default
     "budget_mb": 512,        # memory budget that sizes tiles
     "tile": 0,               # 0: tile size from the budget
-    "precision": "fp32",
+    "precision": "auto",
     "strength": 100,         # percent of the model output blended over the input
     "post": [],              # post-processing steps after the model (engine.postprocess)
     "scale": 0,              # 0: the model's own scale

@@ -50,3 +50,21 @@ def describe(device: str) -> str:
     if device == "mps":
         return "Apple GPU (MPS)"
     return f"CPU ({torch.get_num_threads()} threads of {os.cpu_count()})"
+
+
+def cpu_bf16() -> bool:
+    """Whether this CPU has native bf16 arithmetic (AMX tiles or AVX-512 bf16)."""
+    import torch
+
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def fast_bf16(device: str) -> bool:
+    """Whether bf16 runs natively (faster than fp32) on ``device``."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    return device == "cpu" and cpu_bf16()
+

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from . import checkpoints, devices, registry
 from .descriptor import ClassicalRestorer, NetRestorer, Restorer
 from .errors import ModelError
+from .precision import auto_precision
 
 IMPORTABLE = (".pth", ".pt", ".ckpt", ".safetensors", ".bin")
 
@@ -15,7 +16,8 @@ def load_restorer(ref: str, *, device: str = "auto", precision: str = "fp32",
                   options: Mapping[str, Any] | None = None) -> Restorer:
     """``ref``: a classical method id, an installed model id, or a model folder path.
 
-    ``options`` are method options for classical methods (e.g. ``scale``); nets with a
+    ``precision="auto"``: bf16 where the card's equality check passed and the device runs
+    it natively (engine.precision), fp32 otherwise. ``options`` are method options for classical methods (e.g. ``scale``); nets with a
     level map read ``sigma`` (noise on the 0-255 scale, or blur in pixels); other nets
     ignore them.
     """
@@ -36,7 +38,10 @@ def load_restorer(ref: str, *, device: str = "auto", precision: str = "fp32",
                              f"`restorelab models import {ref}` first")
         raise ModelError(f"no model or method named '{ref}' (see `restorelab models list`)")
     module, spec, kwargs = checkpoints.build_model(entry.path)
-    restorer = NetRestorer(module, spec, kwargs, device=devices.resolve(device), precision=precision,
+    device = devices.resolve(device)
+    if precision == "auto":
+        precision = auto_precision(entry.card, device)
+    restorer = NetRestorer(module, spec, kwargs, device=device, precision=precision,
                            options=options, output_normalise=str(entry.card.get("output_normalise", "")))
     restorer.id = entry.id
     restorer.title = entry.title

@@ -24,7 +24,7 @@ class RestoreSpec:
     model: str = "bicubic"
     scale: int | None = None          # final scale; None: the model's own
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
     inference: InferenceOptions = InferenceOptions()
     options: dict[str, Any] = field(default_factory=dict)  # classical method options
     suffix: str | None = None         # output format for folders, e.g. ".png"; None: keep
@@ -108,7 +108,7 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
         options.setdefault("scale", spec.scale)
     restorer = load_restorer(spec.model, device=spec.device, precision=spec.precision,
                              options=options)
-    yield Log("info", f"model: {restorer.title} (x{restorer.scale})")
+    yield Log("info", f"model: {restorer.title} (x{restorer.scale}, {restorer.precision})")
     written, failed = [], []
     for i, (src, dst) in enumerate(zip(inputs, targets)):
         if control.stop_requested:

@@ -6,6 +6,7 @@
     python packaging/train_shipped.py --fresh ship-sobel  # start over from the preset
     python packaging/train_shipped.py --device cuda       # the GPU recipe (README)
     python packaging/train_shipped.py --install RUN       # install a finished experiment
+    python packaging/train_shipped.py --check-precision   # bf16 vs fp32 into the cards
 
 By default each shipped model goes on from where it stopped: its folder keeps a
 resumable train_state.pt (optimizer, EMA, step, data position and raw weights), so
@@ -99,6 +100,7 @@ def install(exp_ref: str, into: Path) -> Path:
 
     from engine.atomic import write_json
     from engine.checkpoints import TRAIN_STATE, find_model, read_card
+    from engine.precision import CARD_KEY, check_bf16
     from training import experiments
     from training.resumable import resumable_state
 
@@ -124,6 +126,7 @@ def install(exp_ref: str, into: Path) -> Path:
                 train_minutes=round(float(state.get("train_s", 0.0)) / 60, 1),
                 val_curve=val_curve(exp),
                 restore_12mp_cpu_s=round(seconds_per_12mp(staging), 1),
+                **{CARD_KEY: check_bf16(str(staging))},
                 retrain=f"python packaging/train_shipped.py {preset}  (continues; --fresh starts over)")
     write_json(staging / "card.json", card)
     old = target.with_name(f".{ship_id}.old")
@@ -135,6 +138,20 @@ def install(exp_ref: str, into: Path) -> Path:
     print(f"installed {ship_id}: {card.get('metrics')} after {card['train_minutes']} min, "
           f"12 MP in {card['restore_12mp_cpu_s']} s")
     return target
+
+
+def check_precision(into: Path, ids: list[str]) -> None:
+    """Measure bf16 against fp32 for shipped models and keep the result in their cards."""
+    from engine.atomic import write_json
+    from engine.checkpoints import read_card
+    from engine.precision import CARD_KEY, check_bf16
+
+    for ship_id in ids:
+        folder = into / ship_id
+        card = read_card(folder)
+        card[CARD_KEY] = check_bf16(str(folder))
+        write_json(folder / "card.json", card)
+        print(f"{ship_id}: {card[CARD_KEY]}")
 
 
 def train(preset: str, args) -> None:
@@ -186,6 +203,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 was fastest per run here)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (the GPU recipe)")
     parser.add_argument("--install", metavar="RUN", help="install a finished experiment and exit")
+    parser.add_argument("--check-precision", action="store_true",
+                        help="measure bf16 vs fp32 for the presets' shipped models (card precision_check)")
     parser.add_argument("--home", default=str(ROOT / "build" / "ship-home"),
                         help="RESTORELAB_HOME for the runs")
     parser.add_argument("--into", default=str(ROOT / "resources" / "models"),
@@ -198,6 +217,9 @@ def main() -> None:
     os.chdir(ROOT)
     if args.install:
         install(args.install, Path(args.into))
+        return
+    if args.check_precision:
+        check_precision(Path(args.into), [SHIP[p][0] for p in args.presets if p in SHIP])
         return
     unknown = [p for p in args.presets if p not in SHIP]
     if unknown:

@@ -15,7 +15,9 @@ def add_parser(sub) -> None:
     p.add_argument("--tile", type=int, help="tile size in pixels (0: no tiling; default: from memory)")
     p.add_argument("--overlap", type=int, help="tile overlap in pixels")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                   help="auto (default): bf16 where the model card's check measured it equal to fp32 "
+                        "and the device runs it natively, else fp32")
     p.add_argument("--strength", type=float, default=1.0, help="blend with the input (0..1)")
     p.add_argument("--post", default="", metavar="STEPS",
                    help="post-processing after the model, comma-separated: nlmeans (gentle "

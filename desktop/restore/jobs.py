@@ -30,7 +30,7 @@ class RestoreItemSpec:
     threads: int = 0
     tile: int = 0                     # 0: from the budget
     budget_mb: int = 512
-    precision: str = "fp32"
+    precision: str = "auto"
     strength: float = 1.0
     post: tuple[str, ...] = ()        # engine.postprocess steps after the model
 

@@ -72,8 +72,10 @@ class OptionsPanel(QWidget):
         row.addWidget(self.tile, 1)
         self.form.addRow("Tiles", tile_row)
 
-        self.precision = QComboBox(toolTip="bf16 is faster on recent hardware; "
-                                           "classical methods always run in fp32.")
+        self.precision = QComboBox(toolTip="auto: bf16 where the model's check measured it equal to "
+                                           "fp32 and the hardware runs it natively; classical "
+                                           "methods always run in fp32.")
+        self.precision.addItem("auto (bf16 where equal)", "auto")
         self.precision.addItem("fp32 (exact)", "fp32")
         self.precision.addItem("bf16 (fast)", "bf16")
         self.form.addRow("Precision", self.precision)

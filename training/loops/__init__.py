@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine import registry
+from engine import devices, registry
 from engine.errors import ConfigError
 
 from ..config import RunConfig
@@ -47,16 +47,10 @@ def autocast_dtype(device: str, precision: str) -> torch.dtype | None:
     if precision == "auto":
         if kind == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if cpu_bf16() else None
+        return torch.bfloat16 if devices.cpu_bf16() else None
     if precision == "fp16" and kind == "cpu":
         raise ConfigError("precision fp16 needs a GPU; use bf16 or fp32 on the CPU")
     return torch.bfloat16 if precision == "bf16" else torch.float16
-
-
-def cpu_bf16() -> bool:
-    """Whether this CPU has native bf16 arithmetic (AMX tiles or AVX-512 bf16)."""
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def channels_last(module_or_tensor, device: str, amp_dtype):
