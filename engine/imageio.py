@@ -15,7 +15,9 @@ JPEG and WebP are written at ``quality`` (default 95); a lossless WebP source
 from __future__ import annotations
 
 import io
+import logging
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,12 @@ _READ_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "TIFF": "TIFF",
 # Pillow modes we convert on read, and what to
 _PIL_MODES = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "PA": "RGBA", "RGB": "RGB",
               "RGBX": "RGB", "YCbCr": "RGB", "CMYK": "RGB", "RGBA": "RGBA", "RGBa": "RGBA"}
+# Pillow modes we do not read, in words for error messages
+_MODE_WORDS = {"F": "32-bit float greyscale", "I": "32-bit integer greyscale",
+               "I;16S": "16-bit signed greyscale", "I;32": "32-bit integer greyscale",
+               "LAB": "CIE L*a*b* colour", "HSV": "HSV colour", "RGBA;16": "16-bit RGBA",
+               "LAB;16": "16-bit CIE L*a*b* colour"}
+_log = logging.getLogger("restorelab.imageio")
 _ORIENTATION = 0x0112
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 # TIFF tags describing pixel layout (or bulky private data); they must not be
@@ -173,6 +181,15 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage
     """Read an image file; raise ImageError with a readable message on failure."""
     path = Path(path)
     name = path.name or str(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = _read_image(path, name, max_pixels)
+    for message in dict.fromkeys(str(w.message) for w in caught):  # once each, naming the file
+        _log.warning("warning: %s: %s", name, message)
+    return loaded
+
+
+def _read_image(path: Path, name: str, max_pixels: int | None) -> LoadedImage:
     data = _read_bytes(path, name)
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -193,11 +210,11 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage
     except ImageError:
         raise
     except _Unsupported as err:
-        raise ImageError(f"'{name}' has an unsupported mode: {err}.") from None
+        raise ImageError(f"'{name}' is {err}, which is not supported.") from None
     except Image.UnidentifiedImageError:
         if data[:4] in (b"II*\x00", b"MM\x00*"):  # a TIFF whose layout Pillow rejects
-            raise ImageError(f"'{name}' is a TIFF with an unsupported mode "
-                             f"(sample layout), or it is damaged.") from None
+            raise ImageError(f"'{name}' is a TIFF whose sample layout (bits, sample type or "
+                             f"channel count) is not supported, or it is damaged.") from None
         raise ImageError(f"'{name}' is not an image file, or its format is not supported.") from None
     except MemoryError:
         raise ImageError(f"Not enough memory to open '{name}'.") from None
@@ -276,7 +293,7 @@ def _layout_16bit(im: Image.Image, data: bytes) -> tuple[bool, bool] | None:
     photometric, samples = tags.get(262, 1), tags.get(277, 1)
     formats = tags.get(339, 1)
     if photometric not in (0, 1, 2) or samples > 4 or 1 not in np.atleast_1d(formats):
-        raise _Unsupported(f"16-bit TIFF with photometric {photometric}, "
+        raise _Unsupported(f"a 16-bit TIFF with photometric {photometric}, "
                            f"{samples} samples")
     grey = photometric in (0, 1)
     return grey, samples > (1 if grey else 3)
@@ -288,7 +305,7 @@ def _decode_cv2(data: bytes, grey: bool, alpha: bool) -> np.ndarray:
     if arr is None or arr.size == 0:
         raise ValueError("the decoder returned no pixels")
     if arr.dtype not in (np.uint8, np.uint16):
-        raise _Unsupported(f"sample type {arr.dtype}")
+        raise _Unsupported(f"an image with sample type {arr.dtype}")
     if arr.ndim == 2:
         arr = arr[..., None]
     if grey and arr.shape[2] >= 3:     # OpenCV expands grey + alpha to BGRA
@@ -316,11 +333,21 @@ def _decode_pillow(im: Image.Image, icc: bytes | None) -> tuple[np.ndarray, byte
     elif mode in _PIL_MODES:
         target = _PIL_MODES[mode]
     else:
-        raise _Unsupported(f"Pillow mode {mode}")
+        raise _Unsupported(_describe_mode(mode, im.format))
     arr = np.asarray(im if mode == target else im.convert(target))
     if arr.ndim == 2:
         arr = arr[..., None]
     return arr, icc
+
+
+def _describe_mode(mode: str, fmt: str | None) -> str:
+    """'a 32-bit float greyscale TIFF' for mode F: what the file holds, in words."""
+    kind = fmt or "image"
+    if mode in _MODE_WORDS:
+        words = f"{_MODE_WORDS[mode]} {kind}"
+    else:
+        words = f"{kind} with an unusual pixel layout ({mode})"
+    return f"{'an' if words[0] in 'AEIOUaeiou' or words.startswith('HSV') else 'a'} {words}"
 
 
 def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:

@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
     archs.add_argument("--kind", choices=("net", "classical", "discriminator"))
     archs.set_defaults(func=list_archs)
 
-    desc = msub.add_parser("describe", help="card of an architecture: params, MACs, receptive field")
+    desc = msub.add_parser("describe", help="card of an installed model or an architecture: params, MACs, metrics")
     desc.add_argument("id")
     desc.add_argument("--json", action="store_true")
     desc.set_defaults(func=describe)
@@ -86,18 +86,51 @@ def list_archs(args: argparse.Namespace) -> int:
 def describe(args: argparse.Namespace) -> int:
     from engine import registry
     from engine.archinfo import describe as describe_arch
+    from engine.checkpoints import find_model
+    from engine.errors import ModelError
 
-    spec = registry.get(args.id)
-    if spec.kind not in ("net", "discriminator"):
-        info = {**spec.as_dict(), "note": f"{spec.kind}: no fixed architecture to describe"}
+    try:
+        spec = registry.get(args.id)
+    except ModelError:
+        entry = find_model(args.id)
+        if entry is None:
+            raise ModelError(f"'{args.id}' is neither an installed model nor an architecture "
+                             f"(see `restorelab models list` and `restorelab models archs`)") from None
+        info = _model_info(entry, describe_arch)
     else:
-        info = {**spec.as_dict(), **describe_arch(spec)}
+        if spec.kind not in ("net", "discriminator"):
+            info = {**spec.as_dict(), "note": f"{spec.kind}: no fixed architecture to describe"}
+        else:
+            info = {**spec.as_dict(), **describe_arch(spec)}
     if args.json:
         print_json(info)
         return 0
     for key, value in info.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                              for k, v in value.items()) or "-"
         print(f"{key:>24}: {value}")
     return 0
+
+
+def _model_info(entry, describe_arch) -> dict:
+    """What a user asks of an installed model: its card's essentials and its net's size."""
+    from engine import registry
+
+    card = entry.card
+    info = {"id": entry.id, "title": entry.title, "task": entry.task, "arch": entry.arch,
+            "scale": card.get("scale", 1), "source": card.get("source") or
+            ("shipped" if entry.shipped else "user"), "path": str(entry.path)}
+    try:
+        spec = registry.get(entry.arch)
+        sizes = describe_arch(spec, card.get("kwargs") or {})
+    except Exception as err:  # a card naming an arch this build lacks: say so, show the rest
+        sizes = {"note": f"architecture not described ({err})"}
+    info.update(sizes)
+    for key in ("metrics", "benchmarks", "dataset", "steps", "created", "description"):
+        if card.get(key) not in (None, {}, ""):
+            info[key] = card[key]
+    return info
 
 
 def delete(args: argparse.Namespace) -> int:

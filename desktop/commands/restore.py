@@ -45,14 +45,19 @@ def quality(text: str) -> int:
     return value
 
 
-def expand(inputs: list[str]) -> list[Path]:
+def expand(inputs: list[str], skipped: list[str] | None = None) -> list[Path]:
+    """Files to restore: folders (whatever their name) expand to the images under
+    them; a folder holding none is named in ``skipped``."""
     from engine.imageio import is_image_path
 
     files: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_image_path(p)))
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_image_path(p))
+            if not found and skipped is not None:
+                skipped.append(f"{path.name or item}: a folder with no images")
+            files.extend(found)
         else:
             files.append(path)  # missing files fail per item, with their name
     return files
@@ -84,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     from .common import run_job
 
     post = parse_steps(args.post)   # a typo fails before any work
-    files = expand(args.inputs)
+    skipped: list[str] = []
+    files = expand(args.inputs, skipped)
+    if skipped:
+        print(f"skipped {'; '.join(skipped)}", file=sys.stderr)
     if not files:
         print("error: no images found in the given inputs", file=sys.stderr)
         return 2

@@ -309,7 +309,24 @@ def test_permission_denied(tmp_path, monkeypatch):
 
 def test_unsupported_mode(tmp_path):
     Image.fromarray(RNG.random((4, 4), dtype=np.float32)).save(tmp_path / "float.tif")
-    assert "unsupported mode" in expect_error(tmp_path / "float.tif")
+    message = expect_error(tmp_path / "float.tif")
+    assert "32-bit float greyscale TIFF" in message and "mode F" not in message
+
+
+def test_corrupt_exif_warning_names_the_file(tmp_path, caplog, recwarn):
+    buf = io.BytesIO()
+    Image.fromarray(rand8()).save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    # an APP1 Exif block whose first IFD is cut short: Pillow warns "Corrupt EXIF data"
+    exif = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x05\x00" + b"\x00" * 6  # 5 entries, 6 bytes
+    app1 = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
+    (tmp_path / "bad exif.jpg").write_bytes(jpeg[:2] + app1 + jpeg[2:])
+    with caplog.at_level("WARNING", logger="restorelab.imageio"):
+        loaded = imageio.read_image(tmp_path / "bad exif.jpg")
+    assert loaded.pixels.shape == (6, 9, 3)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines and all(line.startswith("warning: bad exif.jpg: ") for line in lines)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
 
 
 def test_pixel_limit_checked_before_decoding(tmp_path, monkeypatch):
