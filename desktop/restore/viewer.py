@@ -7,7 +7,8 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QSizePolicy,
                                QToolButton, QVBoxLayout, QWidget)
 
-from .images import ImageLayer, difference, heatmap
+from . import render_worker
+from .images import ImageLayer
 from .modes import DifferenceRenderer, MessageRenderer, SingleRenderer, SplitRenderer
 from .view import Canvas, ViewState
 
@@ -25,6 +26,7 @@ class Viewer(QWidget):
     compare_changed = Signal(object)   # the data of the chosen "Compare with" entry
     reference_requested = Signal()
     readout_changed = Signal(str)
+    difference_failed = Signal(str)   # the heatmap worker's error, one line
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,6 +38,12 @@ class Viewer(QWidget):
         self.after_layer: ImageLayer | None = None
         self.depth_max = 255
         self._diff: tuple[ImageLayer, float] | None = None
+        self._diff_token = 0              # bumped per image pair; older results are dropped
+        self._diff_pending = False
+        self.diff_error = ""
+        self._diff_signals = render_worker.DifferenceSignals(self)
+        self._diff_signals.done.connect(self._difference_done)
+        self._diff_signals.failed.connect(self._difference_failed)
         self.split = SplitRenderer(None, None)
 
         self.canvas_a = Canvas(self.state)
@@ -130,6 +138,9 @@ class Viewer(QWidget):
         ``labels`` name the two sides (another model's result can stand for "Before")."""
         self.depth_max = 65535 if bit_depth == 16 else 255
         self._diff = None
+        self._diff_token += 1
+        self._diff_pending = False
+        self.diff_error = ""
         self._set_readout("")
         scene = after if after is not None else before
         if scene is None:
@@ -209,10 +220,38 @@ class Viewer(QWidget):
         self._apply_mode()
 
     def difference_layer(self) -> tuple[ImageLayer, float] | None:
+        """The heatmap layer and its peak, computed here (blocking) if the worker has not yet."""
         if self._diff is None and self.after_layer is not None and self.before_layer is not None:
-            diff, peak = difference(self.before_layer.pixels, self.after_layer.pixels)
-            self._diff = (ImageLayer(heatmap(diff, peak), 1.0, "Difference"), peak)
+            heat, peak = render_worker.compute_difference(self.before_layer.pixels,
+                                                          self.after_layer.pixels)
+            self._diff = (ImageLayer(heat, 1.0, "Difference"), peak)
         return self._diff
+
+    def _request_difference(self) -> None:
+        """Start the heatmap on a pool thread once per image pair; the UI stays responsive."""
+        if self._diff is not None or self._diff_pending or self.diff_error \
+                or self.after_layer is None or self.before_layer is None:
+            return
+        self._diff_pending = True
+        render_worker.start_difference(self._diff_token, self.before_layer.pixels,
+                                       self.after_layer.pixels, self._diff_signals)
+
+    def _difference_done(self, token: int, layer: ImageLayer, peak: float) -> None:
+        if token != self._diff_token:
+            return  # superseded by newer images
+        self._diff_pending = False
+        self._diff = (layer, peak)
+        if self.mode == "difference":
+            self._apply_mode()
+
+    def _difference_failed(self, token: int, message: str) -> None:
+        if token != self._diff_token:
+            return
+        self._diff_pending = False
+        self.diff_error = f"Difference failed: {message}"
+        self.difference_failed.emit(self.diff_error)
+        if self.mode == "difference":
+            self._apply_mode()
 
     def _apply_mode(self) -> None:
         result = self.after_layer is not None
@@ -237,8 +276,10 @@ class Viewer(QWidget):
             self.canvas_a.set_renderer(SingleRenderer(self.before_layer, before))
             self.canvas_b.set_renderer(SingleRenderer(self.after_layer, after))
         elif self.mode == "difference":
-            layer, peak = self.difference_layer() or (None, 1.0)
-            self.canvas_a.set_renderer(DifferenceRenderer(layer, peak, self.depth_max))
+            self._request_difference()
+            layer, peak = self._diff or (None, 1.0)
+            note = self.diff_error or ("" if layer else "Computing difference…")
+            self.canvas_a.set_renderer(DifferenceRenderer(layer, peak, self.depth_max, note))
         else:
             layer = self.before_layer if self.showing_before else self.after_layer
             label = self.labels()[0 if self.showing_before else 1] + "  ·  B to flip"

@@ -150,12 +150,13 @@ def test_pixels_are_sharp_squares_at_high_zoom(viewer):
     assert grab.pixelColor(x + 16, y).red() == 255
 
 
-def test_difference_mode_renders_a_heatmap(viewer):
+def test_difference_mode_renders_a_heatmap(viewer, qtbot):
     before = solid(64, 64, 0.2)
     after = before.copy()
     after[16:48, 16:48] = 0.9
     viewer.set_images(before, after)
     viewer.set_mode("difference")
+    qtbot.waitUntil(lambda: viewer.canvas_a.renderer.layer is not None, timeout=5000)
     canvas = viewer.canvas_a
     hot = viewer.state.to_screen(QPointF(32, 32), canvas.size())
     cold = viewer.state.to_screen(QPointF(4, 60), canvas.size())
