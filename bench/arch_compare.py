@@ -48,7 +48,7 @@ def score(model_path: str, images: int) -> dict[str, float]:
     import numpy as np
 
     from bench.quality import cases, q8
-    from engine.inference import InferenceOptions, restore_pixels
+    from engine.inference import restore_whole
     from engine.models import load_restorer
     from training.metrics import psnr
 
@@ -59,12 +59,7 @@ def score(model_path: str, images: int) -> dict[str, float]:
             continue
         scores = []
         for _, degraded, ref in items:
-            gen = restore_pixels(restorer, degraded, InferenceOptions())
-            try:
-                while True:
-                    next(gen)
-            except StopIteration as end:
-                scores.append(psnr(q8(end.value), ref))
+            scores.append(psnr(q8(restore_whole(restorer, degraded)), ref))
         out[proto] = float(np.mean(scores))
     return out
 

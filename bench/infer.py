@@ -23,7 +23,7 @@ def child(mp: int, tiled: bool, repeats: int) -> dict:
     from torch import nn
 
     from engine.descriptor import NetRestorer
-    from engine.inference import InferenceOptions, auto_tile, restore_pixels
+    from engine.inference import InferenceOptions, auto_tile, restore_whole
     from engine.registry import ArchSpec
 
     torch.manual_seed(0)
@@ -39,12 +39,7 @@ def child(mp: int, tiled: bool, repeats: int) -> dict:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        gen = restore_pixels(restorer, img, options)
-        try:
-            while True:
-                next(gen)
-        except StopIteration as end:
-            out = end.value
+        out = restore_whole(restorer, img, options)
         times.append(time.perf_counter() - start)
         del out
     peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status")

@@ -35,7 +35,7 @@ BENCH = ROOT.parent / "shared" / "data" / "bench"
 
 from engine import imageio  # noqa: E402
 from engine.classical import gaussian_psf, sobel  # noqa: E402
-from engine.inference import InferenceOptions, restore_pixels  # noqa: E402
+from engine.inference import restore_whole  # noqa: E402
 from engine.models import load_restorer  # noqa: E402
 from engine.resize import imresize  # noqa: E402
 from training.metrics import psnr, ssim  # noqa: E402
@@ -117,12 +117,7 @@ def score(model: str, items, score_kw, options) -> tuple[float, float, float]:
     ps, ss, secs, pixels = [], [], 0.0, 0
     for _, degraded, reference in items:
         start = time.process_time()
-        gen = restore_pixels(restorer, degraded, InferenceOptions())
-        try:
-            while True:
-                next(gen)
-        except StopIteration as end:
-            out = end.value
+        out = restore_whole(restorer, degraded)
         secs += time.process_time() - start
         pixels += out.shape[0] * out.shape[1]
         if out.shape[2] != reference.shape[2]:

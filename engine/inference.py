@@ -178,6 +178,17 @@ def restore_pixels(restorer: Restorer, pixels: np.ndarray,
     return out
 
 
+def restore_whole(restorer: Restorer, pixels: np.ndarray,
+                  options: InferenceOptions | None = None) -> np.ndarray:
+    """``restore_pixels`` run to the end, its progress dropped: the restored image."""
+    gen = restore_pixels(restorer, pixels, options or InferenceOptions())
+    while True:
+        try:
+            next(gen)
+        except StopIteration as end:
+            return end.value
+
+
 def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions, stage: str,
                     out: np.ndarray | None = None, finish=None) -> Iterator[Event]:
     """Tile, back off on out-of-memory, re-run non-finite tiles in float32.

@@ -34,15 +34,10 @@ def sample_image(side: int = SAMPLE_SIDE) -> np.ndarray:
 
 
 def _timed_restore(restorer, pixels: np.ndarray) -> tuple[np.ndarray, float]:
-    from .inference import InferenceOptions, restore_pixels
+    from .inference import restore_whole
 
     start = time.perf_counter()
-    gen = restore_pixels(restorer, pixels, InferenceOptions())
-    while True:
-        try:
-            next(gen)
-        except StopIteration as end:
-            return end.value, time.perf_counter() - start
+    return restore_whole(restorer, pixels), time.perf_counter() - start
 
 
 def check_bf16(ref: str, device: str = "cpu") -> dict:

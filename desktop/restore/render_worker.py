@@ -20,6 +20,12 @@ def compute_difference(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarra
     return heatmap(diff, peak), peak
 
 
+def difference_layer(before: np.ndarray, after: np.ndarray) -> tuple[ImageLayer, float]:
+    """The heatmap as a viewer layer, with its peak."""
+    heat, peak = compute_difference(before, after)
+    return ImageLayer(heat, 1.0, "Difference"), peak
+
+
 class DifferenceSignals(QObject):
     """Lives on the UI thread, so emits from the worker arrive queued there."""
     done = Signal(int, object, float)   # token, heatmap ImageLayer, peak
@@ -34,8 +40,7 @@ class DifferenceJob(QRunnable):
 
     def run(self) -> None:
         try:
-            heat, peak = compute_difference(self.before, self.after)
-            layer = ImageLayer(heat, 1.0, "Difference")
+            layer, peak = difference_layer(self.before, self.after)
             for n in range(1, 16):   # the zoomed-out mip levels too, so the first paint is cheap
                 layer.level(n)
         except Exception as exc:  # reported to the viewer, never swallowed

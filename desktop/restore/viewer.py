@@ -222,9 +222,8 @@ class Viewer(QWidget):
     def difference_layer(self) -> tuple[ImageLayer, float] | None:
         """The heatmap layer and its peak, computed here (blocking) if the worker has not yet."""
         if self._diff is None and self.after_layer is not None and self.before_layer is not None:
-            heat, peak = render_worker.compute_difference(self.before_layer.pixels,
-                                                          self.after_layer.pixels)
-            self._diff = (ImageLayer(heat, 1.0, "Difference"), peak)
+            self._diff = render_worker.difference_layer(self.before_layer.pixels,
+                                                        self.after_layer.pixels)
         return self._diff
 
     def _request_difference(self) -> None:

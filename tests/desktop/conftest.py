@@ -83,6 +83,19 @@ def window(make_window):
     return make_window()
 
 
+@pytest.fixture
+def viewer(qtbot):
+    """The before/after viewer on its own, shown at 640x480."""
+    from desktop.restore.viewer import Viewer
+
+    v = Viewer()
+    qtbot.addWidget(v)
+    v.resize(640, 480)
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
 def write_png(path: Path, pixels: np.ndarray, bit_depth: int = 8) -> Path:
     from engine.imageio import ImageInfo, write_image
 

@@ -8,21 +8,10 @@ from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from desktop.restore.viewer import Viewer
 
 
 def solid(h, w, value, c=3):
     return np.full((h, w, c), value, np.float32)
-
-
-@pytest.fixture
-def viewer(qtbot):
-    v = Viewer()
-    qtbot.addWidget(v)
-    v.resize(640, 480)
-    v.show()
-    qtbot.waitExposed(v)
-    return v
 
 
 def pixel(widget, x, y) -> QColor:

@@ -8,21 +8,10 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from desktop.restore import render_worker
-from desktop.restore.viewer import Viewer
 
 
 def solid(h, w, value):
     return np.full((h, w, 3), value, np.float32)
-
-
-@pytest.fixture
-def viewer(qtbot):
-    v = Viewer()
-    qtbot.addWidget(v)
-    v.resize(640, 480)
-    v.show()
-    qtbot.waitExposed(v)
-    return v
 
 
 def hot_pixel(viewer):
