@@ -142,3 +142,13 @@ def test_bad_fields_of_the_train_form_get_defaults_and_saving_works(make_window,
     window.save_state()
     stored = Settings().get("train_form")
     assert stored["name"] == "mine" and isinstance(stored["data"], dict)
+
+
+def test_precision_defaults_to_auto_and_fp32_can_be_forced(qtbot):
+    from desktop.restore.options import OptionsPanel
+
+    panel = OptionsPanel()
+    qtbot.addWidget(panel)
+    assert panel.precision.currentData() == "auto" and panel.values()["precision"] == "auto"
+    panel.precision.setCurrentIndex(panel.precision.findData("fp32"))
+    assert panel.values()["precision"] == "fp32"
