@@ -319,16 +319,46 @@ class MainWindow(QMainWindow):
         self.drop_paths(paths)
 
     def drop_paths(self, paths: list[str]) -> None:
-        from .restore.files import MODEL_SUFFIXES
+        """Model files go to the Models page (imported in a job), everything else to the
+        Restore queue; a folder of model files with no images in it offers to import them."""
+        from .library.model_import import is_model_file
 
-        models = [p for p in paths if Path(p).suffix.lower() in MODEL_SUFFIXES]
-        others = [p for p in paths if p not in models]
-        if models and hasattr(self.models_page, "drop_paths"):
+        models = [str(p) for p in paths if is_model_file(p) and not Path(p).is_dir()]
+        others = [str(p) for p in paths if str(p) not in models]
+        folders = {}
+        for folder in [p for p in others if Path(p).is_dir()]:
+            found = self._models_only_folder(folder)
+            if found is not None:
+                others.remove(folder)
+                folders[folder] = found
+        if models or any(folders.values()):
             self.show_page("Models")
+        if models:
             self.models_page.drop_paths(models)
+        for folder, found in folders.items():
+            if found:
+                self.models_page.import_files(found, origin=folder)
         if others:
             self.show_page("Restore")
             self.restore_page.add_paths(others)
+
+    def _models_only_folder(self, folder: str) -> list[str] | None:
+        """The model files of a folder without images, to import if the user says yes
+        (an empty list if not); None when the folder is one for the Restore queue."""
+        from .library.model_import import model_files
+        from .restore.files import expand
+
+        found = model_files(folder)
+        if not found or expand([folder])[0]:
+            return None
+        name = Path(folder).name
+        listed = ", ".join(p.name for p in found[:3]) + (" …" if len(found) > 3 else "")
+        if not self.ask("Import models?", f"{name} holds no images but {len(found)} model "
+                                          f"file{'s' if len(found) > 1 else ''} ({listed}). "
+                                          "Import them into the model library?"):
+            self.ctx.status(f"Nothing imported from {name}.")
+            return []
+        return [str(p) for p in found]
 
     # --------------------------------------------------------------- closing
     def closeEvent(self, event) -> None:

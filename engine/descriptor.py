@@ -85,7 +85,7 @@ class NetRestorer(Restorer):
         self.out_channels = int(getattr(module, "out_channels", self.kwargs.get("out_channels", spec.out_channels)))
         self.size_multiple = int(getattr(module, "size_multiple", spec.size_multiple))
         self.fixed_size = getattr(module, "fixed_size", None)
-        self.tiles = spec.tiles
+        self.tiles = bool(getattr(module, "tiles", spec.tiles))   # imported nets: spandrel's hint
         self.receptive_radius = int(getattr(module, "receptive_radius", 16))
         self.level = str(getattr(module, "level", "none"))
         if self.level != "none":

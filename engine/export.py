@@ -1,7 +1,10 @@
 """Export a library model as safetensors (our format, portable) or ONNX."""
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from . import checkpoints
@@ -41,7 +44,7 @@ def _export_onnx(entry: checkpoints.ModelEntry, output: Path) -> Path:
     in_ch = int(getattr(module, "in_channels", spec.in_channels))
     dummy = torch.rand(1, in_ch, side, side)
     dynamic = not getattr(module, "fixed_size", None)
-    with atomic_path(output) as tmp:
+    with atomic_path(output) as tmp, _quiet_native_output():
         try:
             torch.onnx.export(
                 module, (dummy,), str(tmp), input_names=["image"], output_names=["restored"],
@@ -52,3 +55,27 @@ def _export_onnx(entry: checkpoints.ModelEntry, output: Path) -> Path:
             raise ModelError(f"{entry.id} ({spec.id}) cannot be exported to ONNX: "
                              f"{str(err).splitlines()[0][:200]}") from None
     return output
+
+
+@contextlib.contextmanager
+def _quiet_native_output():
+    """Hold back what the ONNX exporter's C++ side prints (on failure it dumps the whole
+    traced graph to stdout, whatever its verbosity): our one-line error says it."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            for fd, target in zip(saved, (1, 2)):
+                os.dup2(fd, target)
+                os.close(fd)

@@ -32,7 +32,12 @@ EXPANSION_FLOOR = 256 << 20    # its records uncompressed) once it is above this
 
 def _spandrel():
     try:
-        import spandrel
+        with warnings.catch_warnings():   # some architectures call the deprecated torch.jit
+            warnings.simplefilter("ignore", FutureWarning)
+            import spandrel
+            from .community import register_extra_arches
+
+            register_extra_arches()
     except ImportError as err:  # the lean CPU bundle ships without torchvision
         raise ModelError("importing community models needs spandrel and torchvision, which this "
                          f"build does not include ({err.name} is missing)") from None
@@ -109,12 +114,12 @@ def check_archive(path: Path) -> None:
     if declared > EXPANSION_FLOOR:
         limit = min(limit, max(EXPANSION_FLOOR, MAX_EXPANSION * path.stat().st_size))
     if declared > limit:
-        raise ModelError(f"{path.name} was refused: it would unpack to {_size(declared)} from "
-                         f"{_size(path.stat().st_size)} on disk (the limit is {_size(limit)}); "
+        raise ModelError(f"{path.name} was refused: it would unpack to {human_size(declared)} from "
+                         f"{human_size(path.stat().st_size)} on disk (the limit is {human_size(limit)}); "
                          "it is damaged or built to exhaust memory")
 
 
-def _size(n: float) -> str:
+def human_size(n: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -141,7 +146,8 @@ def load_pickled(path: Path) -> Any:
         raise ModelError(f"{path.name}: not a readable PyTorch weights file (corrupt or cut "
                          f"short: {str(err)[:120]})") from None
     except Exception as err:
-        raise ModelError(f"{path.name}: not a readable PyTorch file ({str(err)[:200]})") from None
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ModelError(f"{path.name}: not a readable PyTorch file ({first[:120]})") from None
 
 
 def read_state_dict(path: Path) -> dict[str, Any]:
@@ -183,14 +189,67 @@ def _describe(state: dict[str, Any]):
 
 def build_imported(state: dict[str, Any], kwargs: dict[str, Any]):
     """Rebuild an imported net from its stored weights (used by checkpoints.build_model)."""
+    from .community import DescriptorNet
+
     descriptor = _describe(state)
-    module = descriptor.model.eval()
-    module.scale = descriptor.scale
-    module.in_channels = descriptor.input_channels
-    module.out_channels = descriptor.output_channels
-    module.size_multiple = descriptor.size_requirements.multiple_of
-    module.receptive_radius = 16
-    return module
+    descriptor.model.eval()
+    return DescriptorNet(descriptor)
+
+
+def check_runs(descriptor, name: str) -> None:
+    """One tiny restore, so a model that cannot run is refused at import, not at restore."""
+    import torch
+
+    from .community import DescriptorNet
+
+    net = DescriptorNet(descriptor.eval())
+    side = max(16, net.minimum, net.size_multiple)
+    try:
+        with torch.inference_mode():
+            y = net(torch.rand(1, net.in_channels, side, side))
+    except Exception as err:
+        raise ModelError(f"{name}: {descriptor.architecture.name} was recognised but cannot run "
+                         f"here ({str(err).splitlines()[0][:160] if str(err) else type(err).__name__})") from None
+    if tuple(y.shape[-2:]) != (side * net.scale, side * net.scale) or not torch.isfinite(y).all():
+        raise ModelError(f"{name}: {descriptor.architecture.name} gave a wrong-sized or non-finite "
+                         "output on a test image")
+
+
+def licence(arch_id: str) -> str:
+    """What can be said of an architecture's licence: spandrel's core holds permissively
+    licensed ones; spandrel-extra-arches those under non-commercial or copyleft terms."""
+    from .community import extra_arch_ids
+
+    if arch_id in extra_arch_ids():
+        return ("restrictive (spandrel-extra-arches: non-commercial or copyleft; review the "
+                "architecture's own licence before commercial use)")
+    return "permissive (spandrel core: MIT, Apache-2.0 or BSD-style)"
+
+
+def file_metadata(path: Path, limit: int = 12) -> dict[str, str]:
+    """What a model file says about itself besides its tensors: a safetensors header's
+    metadata, or the plain (non-tensor) entries beside the weights of a pickled file."""
+    found: dict[str, str] = {}
+    try:
+        if path.suffix.lower() == ".safetensors":
+            from safetensors import safe_open
+
+            with safe_open(str(path), "pt") as f:
+                found = dict(f.metadata() or {})
+        else:
+            raw = load_pickled(path)
+            if isinstance(raw, dict):
+                found = {str(k): v for k, v in raw.items() if _plain(v)}
+    except ModelError:
+        return {}
+    return {k: str(v)[:200] for k, v in list(found.items())[:limit]}
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, (str, int, float, bool)):
+        return True
+    return isinstance(value, (list, tuple)) and len(value) <= 8 and all(
+        isinstance(v, (str, int, float, bool)) for v in value)
 
 
 def import_model(path: str | Path, name: str | None = None, *,
@@ -200,6 +259,7 @@ def import_model(path: str | Path, name: str | None = None, *,
     path = Path(path)
     state = read_state_dict(path)
     descriptor = _describe(state)
+    check_runs(descriptor, path.name)
     task = {"SR": "super-resolution", "FaceSR": "super-resolution"}.get(descriptor.purpose, "denoise")
     kwargs = {"architecture": descriptor.architecture.id, "scale": descriptor.scale,
               "in_channels": descriptor.input_channels, "out_channels": descriptor.output_channels,
@@ -207,7 +267,11 @@ def import_model(path: str | Path, name: str | None = None, *,
     state = {k: v for k, v in descriptor.model.state_dict().items()}
     card = {"task": task, "scale": descriptor.scale, "source": "imported",
             "imported_from": path.name, "architecture_name": descriptor.architecture.name,
-            "tags": list(descriptor.tags),
+            "architecture_id": descriptor.architecture.id, "purpose": descriptor.purpose,
+            "tags": list(descriptor.tags), "licence": licence(descriptor.architecture.id),
+            "params": sum(int(v.numel()) for v in state.values()),
+            "file_bytes": path.stat().st_size, "file_metadata": file_metadata(path),
+            "tiling": getattr(descriptor.tiling, "name", str(descriptor.tiling)).lower(),
             "description": f"{descriptor.architecture.name} imported from {path.name}"}
     return checkpoints.save_model(name or path.stem, state, IMPORTED_ARCH, kwargs, card,
                                   overwrite=True if replace else None)

@@ -32,9 +32,26 @@ def run_import(args: argparse.Namespace) -> int:
     if entry.id != wanted:
         print(f"note: a model named '{wanted}' already exists; this one is '{entry.id}' "
               f"(--replace replaces it instead)", file=sys.stderr)
-    print(f"imported {entry.card.get('architecture_name', entry.arch)} "
-          f"(x{entry.card.get('scale', 1)}) as '{entry.id}'")
+    card = entry.card
+    print(f"imported {card.get('architecture_name', entry.arch)} as '{entry.id}'")
+    print(import_report(card))
     return 0
+
+
+def import_report(card: dict) -> str:
+    """The lines `models import` prints under its first: what the file turned out to be."""
+    from engine.importer import human_size
+
+    rows = [("architecture", f"{card.get('architecture_name')} ({card.get('architecture_id')}), "
+                             f"{card.get('purpose', card.get('task'))}"),
+            ("scale", f"x{card.get('scale', 1)}"),
+            ("size", f"{card.get('params', 0) / 1e6:.2f} M parameters, "
+                     f"{human_size(card.get('file_bytes', 0))} file"),
+            ("tiling", card.get("tiling", "?")),
+            ("licence", card.get("licence", "unknown"))]
+    meta = card.get("file_metadata") or {}
+    rows.append(("metadata", ", ".join(f"{k}={v}" for k, v in meta.items()) or "none in the file"))
+    return "\n".join(f"  {k:<12} {v}" for k, v in rows)
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -122,8 +122,11 @@ def _model_info(entry, describe_arch) -> dict:
             "scale": card.get("scale", 1), "source": card.get("source") or
             ("shipped" if entry.shipped else "user"), "path": str(entry.path)}
     try:
-        spec = registry.get(entry.arch)
-        sizes = describe_arch(spec, card.get("kwargs") or {})
+        if entry.arch == "imported":   # spandrel's net: the card says what it is
+            sizes = {k: card[k] for k in ("architecture_name", "architecture_id", "params",
+                                          "tiling", "licence", "file_metadata") if k in card}
+        else:
+            sizes = describe_arch(registry.get(entry.arch), card.get("kwargs") or {})
     except Exception as err:  # a card naming an arch this build lacks: say so, show the rest
         sizes = {"note": f"architecture not described ({err})"}
     info.update(sizes)

@@ -11,12 +11,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QHBoxLayo
                                QVBoxLayout, QWidget)
 
 from ..restore.catalog import TASK_TITLES, Choice, card_html, default_model, model_choices
+from .widgets import ResultsPanel
 
 COLUMNS = ("Name", "Task", "Architecture", "Scale", "Source", "Metrics")
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SOURCE_TITLES = {"classical": "Built-in", "shipped": "Shipped", "trained": "Trained",
                  "imported": "Imported"}
-MODEL_FILTER = "Model weights (*.pth *.pt *.ckpt *.safetensors *.bin);;All files (*)"
+MODEL_FILTER = "Model weights (*.pth *.pt *.ckpt *.safetensors);;All files (*)"
 EXPORT_FILTER = "SafeTensors weights (*.safetensors);;ONNX model (*.onnx)"
 
 
@@ -83,10 +84,12 @@ class ModelsPage(QWidget):
         subtitle = QLabel("Shipped, trained and imported models, and the classical methods "
                           "they are measured against.", objectName="hint")
         self.import_button = QPushButton("Import…")
+        self.import_folder_button = QPushButton("Import Folder…")
         self.export_button = QPushButton("Export…")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         self.import_button.clicked.connect(lambda: self.import_models())
+        self.import_folder_button.clicked.connect(lambda: self.import_folder())
         self.export_button.clicked.connect(lambda: self.export_model())
         head = QHBoxLayout()
         texts = QVBoxLayout()
@@ -99,7 +102,8 @@ class ModelsPage(QWidget):
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice.hide()
         texts.addWidget(self.notice)
-        for b in (self.import_button, self.export_button, self.refresh_button):
+        for b in (self.import_button, self.import_folder_button, self.export_button,
+                  self.refresh_button):
             head.addWidget(b, 0, Qt.AlignmentFlag.AlignBottom)
 
         self.model = QStandardItemModel(0, len(COLUMNS), self)
@@ -165,11 +169,18 @@ class ModelsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(16)
+        self.results = ResultsPanel()
+        self.results.activated.connect(self.select)
         layout.addLayout(head)
+        layout.addWidget(self.results)
         layout.addWidget(split, 1)
+        self._batches: dict[tuple, dict] = {}   # key -> {"records": [...], "origin": ...}
+        self._batch_count = 0
         self._set_import_state()
         self.ctx.bridge.finished.connect(self._job_ended)
         self.ctx.bridge.failed.connect(self._job_ended)
+        self.ctx.bridge.item_done.connect(self._file_ended)
+        self.ctx.bridge.item_failed.connect(self._file_ended)
         self.refresh()
 
     # ------------------------------------------------------------------- list
@@ -186,7 +197,8 @@ class ModelsPage(QWidget):
             tasks = ", ".join(TASK_TITLES.get(t, t) for t in c.tasks) or "—"
             if default_model(c.task, self.settings, choices) == c.id and c.task:
                 tasks += "  ★"
-            arch = c.card.get("arch", "") if c.kind != "classical" else "classical"
+            arch = "classical" if c.kind == "classical" else \
+                c.card.get("architecture_name") or c.card.get("arch", "")   # imported: ESRGAN, ...
             cells = [c.title, tasks, arch or "—", f"×{c.scale}", SOURCE_TITLES.get(c.kind, c.kind),
                      _metrics_summary(c.card)]
             items = [QStandardItem(str(text)) for text in cells]
@@ -302,16 +314,20 @@ class ModelsPage(QWidget):
         return True
 
     # ------------------------------------------------------- import / export
-    # Both run on the Runner: engine.importer.import_job, and export_job below around
-    # engine.export.export_model. Their errors show in the notice line and the status bar.
+    # Both run on the Runner: model_import.import_files_job (a drop, the file picker, a whole
+    # folder: each file reported on its own) and export_job above around engine.export.
+    # Their outcomes show in the notice line, the status bar and, for batches, the results panel.
     def _set_import_state(self) -> None:
         ok = importer_available()
         self.import_button.setEnabled(ok)
+        self.import_folder_button.setEnabled(ok)
         tip = "" if ok else "Importing and exporting models needs engine.importer, " \
                             "which this build does not include yet."
         self.import_button.setToolTip(tip or "Import .pth / .safetensors weights (or drop them "
                                              "on the window)")
         self.export_button.setToolTip(tip or "Export the selected model as safetensors or ONNX")
+        self.import_folder_button.setToolTip(tip or "Import every .pth / .pt / .ckpt / "
+                                                    ".safetensors file of a folder at once")
 
     def notify(self, text: str, error: bool = False) -> None:
         self.notice.setObjectName("error" if error else "hint")
@@ -323,21 +339,133 @@ class ModelsPage(QWidget):
             self.ctx.status(text)
 
     def import_models(self, paths: list[str] | None = None) -> bool:
+        """Import model files (asked for with a file dialog when ``paths`` is None)."""
+        if paths is None and importer_available():
+            paths, _ = QFileDialog.getOpenFileNames(self, "Import models", str(Path.home()),
+                                                    MODEL_FILTER)
+        return self.import_files(paths or [])
+
+    def import_folder(self, folder: str | None = None) -> bool:
+        """Import every model file directly inside a folder (asked for when None)."""
+        if not importer_available():
+            return self.import_files([])   # says why
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Import every model in a folder",
+                                                      str(Path.home()))
+            if not folder:
+                return False
+        from .model_import import model_files
+
+        found = model_files(folder)
+        if not found:
+            self.notify(f"No model files (.pth, .pt, .ckpt, .safetensors) in {Path(folder).name}.",
+                        error=True)
+            return False
+        return self.import_files([str(p) for p in found], origin=str(folder))
+
+    def import_files(self, paths: list[str], origin: str | None = None) -> bool:
+        """One job on the runner imports them all, each reported on its own line; the list
+        refreshes once, at the end. ``origin``: the folder they came from, if any."""
         if not importer_available():
             self.ctx.status("Importing models needs engine.importer, which this build does not "
                             "include yet.")
             return False
-        if paths is None:
-            paths, _ = QFileDialog.getOpenFileNames(self, "Import models", str(Path.home()),
-                                                    MODEL_FILTER)
-        from engine.importer import import_job
+        paths = [str(p) for p in paths]
+        if not paths:
+            return False
+        from .model_import import import_files_job
 
-        for p in paths:
-            self.ctx.submit(import_job, {"path": str(p)}, ("import", str(p)),
-                            title=f"Importing {Path(p).name}")
-        if paths:
-            self.notify(f"Importing {', '.join(Path(p).name for p in paths)}…")
-        return bool(paths)
+        self._batch_count += 1
+        key = ("import", self._batch_count)
+        batch = {"origin": origin, "records": [{"source": p, "name": Path(p).name} for p in paths]}
+        self._batches[key] = batch
+        one = Path(paths[0]).name
+        self.ctx.submit(import_files_job, paths, key,
+                        title=f"Importing {one}" if len(paths) == 1 else
+                        f"Importing {len(paths)} model files")
+        if len(paths) > 1 or origin:
+            self._show_batch(batch)
+        else:
+            self.results.hide()   # an earlier batch's list would now mislead
+        self.notify(f"Importing {one}…" if len(paths) == 1 else
+                    f"Importing {len(paths)} model files{self._from(origin)}…")
+        return True
+
+    @staticmethod
+    def _from(origin: str | None) -> str:
+        return f" from {Path(origin).name}" if origin else ""
+
+    def _show_batch(self, batch: dict) -> None:
+        from .model_import import describe
+
+        records = batch["records"]
+        done = [r for r in records if "id" in r]
+        refused = [r for r in records if "error" in r]
+        finished = batch.get("finished", False)
+        where = self._from(batch["origin"])
+        if finished:
+            title = f"Imported {len(done)} of {len(records)}{where}" + \
+                (f" · {len(refused)} refused" if refused else "")
+        else:
+            title = f"Importing {len(records)} files{where} · {len(done) + len(refused)} done"
+        rows = [("ok" if "id" in r else "failed" if "error" in r else "waiting", describe(r),
+                 r.get("id", "")) for r in records]
+        self.results.show_rows(title, rows)
+        batch["shown"] = True
+
+    def _file_ended(self, key, event) -> None:
+        batch = self._batches.get(key)
+        if batch is None:
+            return
+        record = batch["records"][event.index]
+        if type(event).__name__ == "ItemFailed":
+            record["error"] = event.message
+        else:
+            record["id"] = event.output
+        if batch.get("shown"):
+            self._show_batch(batch)
+
+    def _import_ended(self, key, event) -> None:
+        batch = self._batches.pop(key)
+        records = batch["records"]
+        if type(event).__name__ == "Finished" and isinstance(event.result, list):
+            for record, final in zip(records, event.result):
+                record.update(final)
+        batch["finished"] = True
+        done = [r for r in records if "id" in r]
+        refused = [r for r in records if "error" in r]
+        if done:
+            self.refresh(select=done[0]["id"])
+            self.ctx.models_changed.emit()
+        if batch.get("shown"):
+            self._show_batch(batch)
+        self.notify(self._summary(batch, event), error=not done)
+
+    def _summary(self, batch: dict, event) -> str:
+        """One line for the notice and the status bar: what was imported, what was not."""
+        records = batch["records"]
+        done = [r for r in records if "id" in r]
+        refused = [r for r in records if "error" in r]
+        if type(event).__name__ == "Failed":
+            what = records[0]["name"] if len(records) == 1 else "the models"
+            return f"Could not import {what}: {event.message}"
+        if len(records) == 1 and refused:
+            return f"Could not import {refused[0]['name']}: {refused[0]['error']}"
+        kinds = list(dict.fromkeys(f"{r['architecture']} ×{r['scale']}" for r in done
+                                   if "architecture" in r))   # not known if the job was aborted
+        if len(records) == 1 and done:
+            r = done[0]
+            return f"Imported {r['name']} as '{r['id']}'" + \
+                (f" ({r['architecture']}, ×{r['scale']})." if kinds else ".")
+        text = f"Imported {len(done)} of {len(records)} model files{self._from(batch['origin'])}"
+        if kinds:
+            text += f" ({', '.join(kinds[:3])}{', …' if len(kinds) > 3 else ''})"
+        if refused:
+            names = ", ".join(r["name"] for r in refused[:2]) + (" …" if len(refused) > 2 else "")
+            text += f"; {len(refused)} refused ({names})"
+        if getattr(event, "status", "done") != "done":
+            text += f"; stopped before {len(records) - len(done) - len(refused)} more"
+        return text + "."
 
     def export_model(self, path: str | None = None, fmt: str | None = None) -> bool:
         c = self.current()
@@ -356,18 +484,16 @@ class ModelsPage(QWidget):
         return True
 
     def _job_ended(self, key, event) -> None:
-        if not (isinstance(key, tuple) and key and key[0] in ("import", "export")):
+        if key in self._batches:
+            self._import_ended(key, event)
+            return
+        if not (isinstance(key, tuple) and key and key[0] == "export"):
             return
         name = Path(str(key[1])).name
         if type(event).__name__ == "Failed":
-            what = "import" if key[0] == "import" else "export"
-            self.notify(f"Could not {what} {name}: {event.message}", error=True)
-        elif key[0] == "import" and event.status == "done":
-            self.refresh(select=str(event.result))
-            self.ctx.models_changed.emit()
-            self.notify(f"Imported {name} as '{event.result}'.")
-        elif key[0] == "export" and event.status == "done":
+            self.notify(f"Could not export {name}: {event.message}", error=True)
+        elif event.status == "done":
             self.notify(f"Exported {name} to {event.result}.")
 
     def drop_paths(self, paths: list[str]) -> bool:
-        return self.import_models(paths)
+        return self.import_files(paths)

@@ -1,9 +1,15 @@
-"""Pieces the library pages share: a titled header with a Refresh button, a record table."""
+"""Pieces the library pages share: a titled header with a Refresh button, a record table,
+a panel listing what became of each item of a batch."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QSplitter, QTableWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel,
+                               QListWidget, QListWidgetItem, QPushButton, QSplitter, QTableWidget,
+                               QVBoxLayout, QWidget)
+
+from .. import theme
+
+OUTCOME_MARKS = {"ok": ("✓", "success"), "failed": ("✗", "danger"), "waiting": ("…", "muted")}
 
 
 def page_header(title: str, subtitle: str, on_refresh) -> tuple[QHBoxLayout, QLabel, QPushButton]:
@@ -51,3 +57,57 @@ def lay_out_page(page: QWidget, head: QHBoxLayout, split: QSplitter, sizes: list
     layout.setSpacing(14)
     layout.addLayout(head)
     layout.addWidget(split, 1)
+
+
+class ResultsPanel(QFrame):
+    """A titled list with one line per item of a batch (ok / failed / waiting) and a Close
+    button. Clicking a row that carries data (a model id, ...) emits ``activated(data)``."""
+
+    activated = Signal(str)
+    VISIBLE_ROWS = 6   # taller batches scroll
+    ROW_HEIGHT = 26
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName="card")
+        self.title = QLabel("", objectName="sectionTitle")
+        close = QPushButton("Close")
+        close.clicked.connect(self.hide)
+        self.list = QListWidget()
+        self.list.setObjectName("results")
+        self.list.setWordWrap(False)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.itemClicked.connect(self._clicked)
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 8, 14, 12)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.list)
+        self.hide()
+
+    def show_rows(self, title: str, rows: list[tuple[str, str, str]]) -> None:
+        """``rows``: (outcome, text, data) with outcome one of OUTCOME_MARKS."""
+        self.title.setText(title)
+        self.list.clear()
+        for outcome, text, data in rows:
+            mark, colour = OUTCOME_MARKS.get(outcome, OUTCOME_MARKS["waiting"])
+            item = QListWidgetItem(f"{mark}  {text}")
+            item.setForeground(theme.color(colour if outcome != "ok" else "text"))
+            item.setData(Qt.ItemDataRole.UserRole, data)
+            item.setToolTip(text)
+            item.setSizeHint(QSize(0, self.ROW_HEIGHT))
+            self.list.addItem(item)
+        shown = max(1, min(len(rows), self.VISIBLE_ROWS))
+        self.list.setFixedHeight(self.ROW_HEIGHT * shown + 2 * self.list.frameWidth() + 6)
+        self.show()
+
+    def texts(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        data = item.data(Qt.ItemDataRole.UserRole)
+        if data:
+            self.activated.emit(str(data))

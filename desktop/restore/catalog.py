@@ -99,7 +99,7 @@ def card_html(choice: Choice) -> str:
     else:
         rows.append(("Source", choice.kind.capitalize()))
         rows.append(("Task", TASK_TITLES.get(choice.task, choice.task or "—")))
-        rows.append(("Architecture", str(card.get("arch", "—"))))
+        rows.append(("Architecture", str(card.get("architecture_name") or card.get("arch", "—"))))
         rows.append(("Scale", f"×{choice.scale}"))
         data = card.get("dataset") or card.get("training_data") or card.get("data")
         if isinstance(data, dict):

@@ -5,7 +5,6 @@ import datetime as _dt
 from pathlib import Path
 
 MAX_FOLDER_FILES = 5000
-MODEL_SUFFIXES = {".pth", ".pt", ".ckpt", ".safetensors", ".bin"}
 
 
 def is_image(path: Path) -> bool:

@@ -1,0 +1,77 @@
+"""Run spandrel-imported nets through their descriptor, with spandrel's size and tiling hints.
+
+spandrel's ``ImageModelDescriptor.__call__`` applies each architecture's own wrapper (extra
+noise-level channel of FDnCNN/DRUNet, input padding, ...); calling the bare net skips that.
+:class:`DescriptorNet` is the nn.Module NetRestorer runs: it pads inputs up to the
+descriptor's minimum (and to a square where required), calls the descriptor and crops back.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+_EXTRAS_DONE = False
+ATTENTION_RADIUS = 32   # transformer/attention families see far: overlaps of 128 px by default
+
+
+def register_extra_arches() -> None:
+    """Add spandrel-extra-arches' architectures to spandrel's registry, once."""
+    global _EXTRAS_DONE
+    if _EXTRAS_DONE:
+        return
+    _EXTRAS_DONE = True
+    try:
+        import spandrel_extra_arches
+    except ImportError:
+        return
+    try:
+        spandrel_extra_arches.install(ignore_duplicates=True)
+    except TypeError:   # older releases take no keyword
+        spandrel_extra_arches.install()
+
+
+def extra_arch_ids() -> set[str]:
+    """Ids of the architectures that come from spandrel-extra-arches (none if absent)."""
+    try:
+        import spandrel_extra_arches
+    except ImportError:
+        return set()
+    return {support.architecture.id for support in spandrel_extra_arches.EXTRA_REGISTRY.architectures()}
+
+
+class DescriptorNet(torch.nn.Module):
+    def __init__(self, descriptor) -> None:
+        super().__init__()
+        self.descriptor = descriptor
+        self.net = descriptor.model          # registered, so .to()/.eval() reach the weights
+        req = descriptor.size_requirements
+        self.minimum, self.square = int(req.minimum or 0), bool(req.square)
+        self.scale = descriptor.scale
+        self.in_channels = descriptor.input_channels
+        self.out_channels = descriptor.output_channels
+        # Window attention is not shift-equivariant: tiles must start on the window grid
+        # of the whole image, so the window size joins the size multiple.
+        window = getattr(descriptor.model, "window_size", None)
+        window = max(window) if isinstance(window, (tuple, list)) else int(window or 1)
+        self.size_multiple = math.lcm(max(1, int(req.multiple_of or 1)), max(1, window))
+        hint = getattr(descriptor.tiling, "name", str(descriptor.tiling)).lower()
+        self.tiles = hint == "supported"
+        attention = any(t in " ".join(descriptor.tags).lower() for t in ("window", "transformer")) \
+            or hint != "supported"
+        # Nets that work at 1/m resolution (U-Nets, SAFMN's pooled branches) see about 4m px.
+        multiple = max(1, int(req.multiple_of or 1))
+        self.receptive_radius = max(ATTENTION_RADIUS if attention else 16, 4 * multiple)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        th, tw = max(h, self.minimum), max(w, self.minimum)
+        if self.square:
+            th = tw = max(th, tw)
+        if (th, tw) != (h, w):
+            mode = "reflect" if th - h < h and tw - w < w else "replicate"
+            x = F.pad(x, (0, tw - w, 0, th - h), mode=mode)
+        y = self.descriptor(x)
+        s = self.scale
+        return y[..., : h * s, : w * s]
