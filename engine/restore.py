@@ -117,9 +117,9 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
         try:
             image = imageio.read_image(src)
             stage = f"{src.name} ({i + 1}/{len(inputs)})"
-            # restored straight to the bits the file keeps: no full-size float32 output
-            depth = imageio.stored_depth(dst, image.info.bit_depth)
-            inference = replace(spec.inference, out_dtype=np.uint16 if depth == 16 else np.uint8)
+            # restored straight to the type the file keeps (uint8/uint16; float32 for a
+            # float image saved as TIFF): no full-size float32 output for integer files
+            inference = replace(spec.inference, out_dtype=imageio.stored_dtype(dst, image.info))
             run = restore_to_scale(restorer, image.pixels, inference, spec.scale)
             while True:
                 try:

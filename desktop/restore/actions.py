@@ -13,13 +13,16 @@ from pathlib import Path
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
+from engine.imagebase import SUPPORTED_SUFFIXES
+
 from . import files
 from .keeping import KEPT_KEYS
 from .jobs import (IO, MetricsSpec, RestoreItemSpec, SaveSpec, load_image_job, metrics_job,
                    restore_item_job, save_job)
 from .queue import QueueItem
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"
+IMAGE_FILTER = ("Images (" + " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES)) + ");;"
+                "All files (*)")
 _save_ids = itertools.count(1)
 
 

@@ -1,0 +1,321 @@
+"""TIFF through tifffile (integer and float), HEIF/AVIF, camera RAW and what is said
+when a format's library is missing; tiny files made in tmp_path."""
+from __future__ import annotations
+
+import io
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image, ImageCms, features
+
+from desktop.cli import main
+from engine import imageread
+from engine.errors import ImageError
+from engine.imageio import ImageInfo, read_image, write_image
+
+RNG = np.random.default_rng(7)
+
+
+def srgb_icc():
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def camera_exif(orientation=1):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "TestCam"                                   # Make
+    exif[0x011A], exif[0x011B], exif[0x0128] = 300.0, 300.0, 2  # 300 dpi
+    exif.get_ifd(0x8769)[0x9003] = "2024:01:02 03:04:05"       # DateTimeOriginal
+    exif.get_ifd(0x8825)[0x0001] = "N"                         # GPSLatitudeRef
+    return exif
+
+
+def parsed(exif_bytes):
+    exif = Image.Exif()
+    exif.load(exif_bytes)
+    return exif
+
+
+def error_of(path, **kwargs):
+    with pytest.raises(ImageError) as caught:
+        read_image(path, **kwargs)
+    message = str(caught.value)
+    assert path.name in message and "\n" not in message
+    return message
+
+
+def hdr(h, w, c, dtype=np.float32):
+    """Float pixels from -0.5 to 4: values above 1 (and below 0) must survive."""
+    return (RNG.random((h, w, c)) * 4.5 - 0.5).astype(dtype)
+
+
+# ------------------------------------------------------------------- float TIFF
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_float32_tiff_round_trip_is_exact(tmp_path, channels):
+    src = hdr(5, 7, channels)
+    tifffile.imwrite(tmp_path / "in.tif", src[..., 0] if channels == 1 else src,
+                     photometric="minisblack" if channels == 1 else "rgb",
+                     extrasamples=("unassalpha",) if channels == 4 else None)
+    img = read_image(tmp_path / "in.tif")
+    assert (img.info.sample, img.info.bit_depth) == ("float", 32)
+    assert img.info.has_alpha == (channels == 4) and img.info.is_grey == (channels == 1)
+    assert img.pixels.dtype == np.float32 and img.pixels.max() > 3.5
+    assert np.array_equal(img.pixels, src)
+
+    write_image(tmp_path / "öut.tif", img.pixels, img.info)
+    back = tifffile.imread(tmp_path / "öut.tif")
+    assert back.dtype == np.float32
+    assert np.array_equal(back.reshape(src.shape), src)
+    assert np.array_equal(read_image(tmp_path / "öut.tif").pixels, src)
+
+
+def test_float16_tiff_stays_float16(tmp_path):
+    src = hdr(4, 6, 3, np.float16)
+    tifffile.imwrite(tmp_path / "half.tif", src, photometric="rgb")
+    img = read_image(tmp_path / "half.tif")
+    assert (img.info.sample, img.info.bit_depth) == ("float", 16)
+    assert np.array_equal(img.pixels, src.astype(np.float32))
+    write_image(tmp_path / "out.tif", img.pixels, img.info)
+    back = tifffile.imread(tmp_path / "out.tif")
+    assert back.dtype == np.float16 and np.array_equal(back, src)
+
+
+def test_float_written_elsewhere_is_clipped_to_16_bits(tmp_path):
+    img_info = ImageInfo("TIFF", 32, False, False, sample="float")
+    write_image(tmp_path / "f.png", np.array([[[2.0, 0.5, -1.0]]], np.float32), img_info)
+    png = read_image(tmp_path / "f.png")
+    assert png.info.bit_depth == 16 and png.info.sample == "uint"
+    assert np.rint(png.pixels[0, 0] * 65535).tolist() == [65535, 32768, 0]
+    write_image(tmp_path / "forced.tif", np.full((2, 2, 1), 0.25, np.float32), bit_depth=32)
+    assert tifffile.imread(tmp_path / "forced.tif").dtype == np.float32
+
+
+# ----------------------------------------------------------------- integer TIFF
+
+def test_16bit_rgba_tiff_keeps_alpha_icc_and_exif(tmp_path):
+    src = RNG.integers(0, 65536, (6, 5, 4), dtype=np.uint16)
+    icc = srgb_icc()
+    info = ImageInfo("PNG", 16, True, False, icc_profile=icc, exif=camera_exif().tobytes())
+    write_image(tmp_path / "rgba.tif", src, info)
+
+    img = read_image(tmp_path / "rgba.tif")
+    assert (img.info.bit_depth, img.info.has_alpha, img.info.sample) == (16, True, "uint")
+    assert np.array_equal(np.rint(img.pixels * 65535).astype(np.uint16), src)
+    assert img.info.icc_profile == icc
+    exif = parsed(img.info.exif)
+    assert exif[0x010F] == "TestCam" and exif[0x011A] == 300.0
+    assert exif.get_ifd(0x8769)[0x9003] == "2024:01:02 03:04:05"
+    assert exif.get_ifd(0x8825)[0x0001] == "N"
+    with tifffile.TiffFile(tmp_path / "rgba.tif") as tif:   # what other programs see
+        page = tif.pages.first
+        assert page.dtype == np.uint16 and page.extrasamples == (2,)   # unassociated alpha
+        assert page.compression == tifffile.COMPRESSION.ADOBE_DEFLATE
+
+
+def test_tiff_orientation_is_applied_and_reset(tmp_path):
+    src = np.zeros((2, 3, 3), np.uint16)
+    src[0, 0] = 65535                                  # top-left marked
+    tifffile.imwrite(tmp_path / "o.tif", src, photometric="rgb",
+                     extratags=[(274, 3, 1, 6, True)])  # needs 90 degrees clockwise
+    img = read_image(tmp_path / "o.tif")
+    assert img.pixels.shape == (3, 2, 3) and img.pixels[0, 1, 0] == 1.0
+    assert parsed(img.info.exif).get(0x0112, 1) == 1
+
+
+def test_compressed_tiff_is_smaller_and_exact(tmp_path):
+    ramp = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (48, 1))[..., None]
+    write_image(tmp_path / "ramp.tif", ramp, bit_depth=16)
+    write_image(tmp_path / "ramp32.tif", ramp, bit_depth=32)
+    assert (tmp_path / "ramp.tif").stat().st_size < ramp.size * 2 / 4
+    assert (tmp_path / "ramp32.tif").stat().st_size < ramp.size * 4
+    assert np.array_equal(read_image(tmp_path / "ramp32.tif").pixels, ramp)
+    tifffile.imwrite(tmp_path / "zlib.tif", hdr(4, 4, 3), photometric="rgb", compression="zlib")
+    assert read_image(tmp_path / "zlib.tif").info.sample == "float"
+
+
+def test_16bit_grey_alpha_tiff_stays_grey(tmp_path):
+    src = RNG.integers(0, 65536, (3, 4, 2), dtype=np.uint16)
+    write_image(tmp_path / "ga.tif", src, bit_depth=16)
+    img = read_image(tmp_path / "ga.tif")
+    assert img.pixels.shape == (3, 4, 2) and img.info.is_grey and img.info.has_alpha
+    assert np.array_equal(np.rint(img.pixels * 65535).astype(np.uint16), src)
+
+
+def test_min_is_white_and_premultiplied_alpha_are_undone(tmp_path):
+    grey = np.array([[0, 65535, 1000]], np.uint16)
+    tifffile.imwrite(tmp_path / "miw.tif", grey, photometric="miniswhite")
+    assert np.rint(read_image(tmp_path / "miw.tif").pixels[0, :, 0] * 65535).tolist() == \
+        [65535, 0, 64535]
+    rgba = np.array([[[100, 50, 0, 200]]], np.uint16)  # colour already multiplied by alpha
+    tifffile.imwrite(tmp_path / "assoc.tif", rgba, photometric="rgb",
+                     extrasamples=("assocalpha",))
+    px = read_image(tmp_path / "assoc.tif").pixels[0, 0]
+    assert np.rint(px * 65535).tolist() == [32768, 16384, 0, 200]
+
+
+@pytest.mark.parametrize("array,kwargs,words", [
+    (np.zeros((3, 3), np.uint32), {}, "a 32-bit integer greyscale TIFF"),
+    (np.zeros((3, 3), np.int16), {}, "a 16-bit signed integer greyscale TIFF"),
+    (np.zeros((3, 3, 5), np.uint16), {"photometric": "rgb", "planarconfig": "contig",
+                                   "extrasamples": (0, 0)},
+     "a 16-bit integer RGB TIFF with 2 extra channels"),
+    (np.zeros((3, 3), np.complex64), {}, "a 64-bit complex float greyscale TIFF"),
+    (np.zeros((3, 3), np.float32), {"photometric": "miniswhite"},
+     "a 32-bit float min-is-white greyscale TIFF"),
+])
+def test_unsupported_tiff_layouts_are_described_in_words(tmp_path, array, kwargs, words):
+    tifffile.imwrite(tmp_path / "odd.tif", array, **kwargs)
+    message = error_of(tmp_path / "odd.tif")
+    assert f"is {words}, which is not supported" in message
+    assert "mode" not in message and ";" not in message
+
+
+def test_pixel_limit_checked_before_tiff_pixels_are_decoded(tmp_path, monkeypatch):
+    tifffile.imwrite(tmp_path / "big.tif", hdr(10, 10, 3), photometric="rgb")
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", lambda *a, **k: pytest.fail("decoded"))
+    assert "too large (10 x 10 pixels" in error_of(tmp_path / "big.tif", max_pixels=99)
+
+
+# ------------------------------------------------------------------ HEIF / AVIF
+
+def heif_can_encode():
+    try:
+        import pillow_heif
+        return bool(pillow_heif.libheif_info().get("HEIF"))
+    except Exception:
+        return False
+
+
+def avif_can_encode():
+    if features.check("avif"):
+        return True
+    try:
+        import pillow_heif
+        return bool(pillow_heif.libheif_info().get("AVIF"))
+    except Exception:
+        return False
+
+
+def smooth(h=16, w=24, alpha=False):
+    y, x = np.mgrid[0:h, 0:w]
+    planes = [x / (w - 1), y / (h - 1), np.full((h, w), 0.5)] + ([x / (w - 1)] if alpha else [])
+    return np.stack(planes, -1).astype(np.float32)
+
+
+@pytest.mark.skipif(not heif_can_encode(), reason="pillow-heif has no HEIF encoder here")
+def test_heif_round_trip(tmp_path):
+    icc = srgb_icc()
+    src = np.rint(smooth(alpha=True) * 255) / 255
+    info = ImageInfo("PNG", 8, True, False, icc_profile=icc, exif=camera_exif(6).tobytes())
+    write_image(tmp_path / "fotó.heic", src, info, quality=100)      # lossless
+    img = read_image(tmp_path / "fotó.heic")
+    assert img.info.format == "HEIF" and img.pixels.shape == (16, 24, 4)
+    assert np.array_equal(np.rint(img.pixels * 255), np.rint(src * 255))
+    assert img.info.icc_profile == icc
+    exif = parsed(img.info.exif)
+    assert exif[0x010F] == "TestCam" and exif.get(0x0112, 1) == 1
+
+    write_image(tmp_path / "lossy.heif", src[..., :3], info)          # default quality
+    lossy = read_image(tmp_path / "lossy.heif").pixels
+    assert lossy.shape == (16, 24, 3) and np.abs(lossy - src[..., :3]).mean() < 0.02
+
+
+@pytest.mark.skipif(not avif_can_encode(), reason="no AVIF encoder here")
+def test_avif_round_trip(tmp_path):
+    src = smooth(alpha=True)
+    write_image(tmp_path / "a.avif", src, ImageInfo("PNG", 8, True, False,
+                                                    exif=camera_exif().tobytes()))
+    img = read_image(tmp_path / "a.avif")
+    assert img.info.format == "AVIF" and img.pixels.shape == (16, 24, 4)
+    assert np.abs(img.pixels - src).mean() < 0.02
+    assert parsed(img.info.exif)[0x010F] == "TestCam"
+
+
+def without(monkeypatch, module):
+    """Make ``import module`` fail, as in a bundle built without it."""
+    monkeypatch.setitem(sys.modules, module, None)
+
+
+def test_missing_pillow_heif_is_one_clear_line(tmp_path, monkeypatch):
+    (tmp_path / "x.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")
+    without(monkeypatch, "pillow_heif")
+    message = error_of(tmp_path / "x.heic")
+    assert message == ("'x.heic' is a HEIF image; reading it needs the pillow-heif package, "
+                       "which this installation lacks.")
+    with pytest.raises(ImageError, match="writing it needs the pillow-heif package"):
+        write_image(tmp_path / "y.heic", smooth())
+    assert not (tmp_path / "y.heic").exists()
+
+
+def test_avif_with_no_decoder_says_so(tmp_path, monkeypatch):
+    (tmp_path / "x.avif").write_bytes(b"\x00\x00\x00\x18ftypavif\x00\x00\x00\x00mif1avif")
+    without(monkeypatch, "pillow_heif")
+    monkeypatch.setattr(imageread.features, "check", lambda name: False)
+    assert "is an AVIF image; reading it needs" in error_of(tmp_path / "x.avif")
+
+
+# ------------------------------------------------------------------- camera RAW
+
+def make_dng(h=32, w=48) -> bytes:
+    """A minimal uncompressed Bayer (RGGB) DNG: 14-bit, identity colour matrix."""
+    cfa = np.empty((h, w), np.uint16)
+    cfa[0::2, 0::2], cfa[1::2, 1::2] = 3000, 2000          # red, blue
+    cfa[0::2, 1::2] = cfa[1::2, 0::2] = 4000                # green
+    one = (10000, 10000)
+    tags = [(50706, 1, 4, (1, 4, 0, 0), True),              # DNGVersion
+            (50708, 2, None, "RestoreLab Test", True),      # UniqueCameraModel
+            (271, 2, None, "TestCam", True),                # Make
+            (33421, 3, 2, (2, 2), True),                    # CFARepeatPatternDim
+            (33422, 1, 4, (0, 1, 1, 2), True),              # CFAPattern: RGGB
+            (50717, 4, 1, (16383,), True),                  # WhiteLevel
+            (50721, 10, 9, (one + (0, 1) * 3) * 2 + one, True),  # ColorMatrix1
+            (50778, 3, 1, (21,), True),                     # CalibrationIlluminant1: D65
+            (50728, 5, 3, one * 3, True)]                   # AsShotNeutral
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, cfa, photometric=32803, extratags=tags, metadata=None,
+                     software=False)
+    return buffer.getvalue()
+
+
+def test_dng_is_developed_to_16bit_rgb(tmp_path):
+    (tmp_path / "shot.dng").write_bytes(make_dng())
+    img = read_image(tmp_path / "shot.dng")
+    assert img.info.format == "RAW" and img.info.bit_depth == 16
+    assert img.pixels.shape == (32, 48, 3) and not img.info.has_alpha
+    r, g, b = img.pixels.reshape(-1, 3).mean(0)
+    assert g > r > b > 0.05                     # the sensor's green > red > blue survives
+    exif = parsed(img.info.exif)                # camera tags kept, sensor layout dropped
+    assert exif[0x010F] == "TestCam" and 33422 not in exif and 50706 not in exif
+    with pytest.raises(ImageError, match="can only be read; save as .tif or .png"):
+        write_image(tmp_path / "back.dng", img.pixels, img.info)
+    write_image(tmp_path / "developed.tif", img.pixels, img.info)
+    assert tifffile.imread(tmp_path / "developed.tif").dtype == np.uint16
+
+
+def test_damaged_raw_and_missing_rawpy(tmp_path, monkeypatch):
+    (tmp_path / "cut.dng").write_bytes(make_dng()[:300])
+    (tmp_path / "notes.nef").write_text("not a raw file")
+    for name in ("cut.dng", "notes.nef"):
+        message = error_of(tmp_path / name)
+        assert "is not a camera RAW file rawpy can read, or it is damaged" in message
+    without(monkeypatch, "rawpy")
+    assert error_of(tmp_path / "notes.nef") == (
+        "'notes.nef' is a camera RAW image; reading it needs the rawpy package, "
+        "which this installation lacks.")
+
+
+# --------------------------------------------------------------------- restore
+
+def test_float_tiff_restored_by_the_cli_stays_float(tmp_path):
+    src = RNG.random((12, 10, 3), dtype=np.float32) * 0.8 + 0.1
+    tifffile.imwrite(tmp_path / "scan.tif", src, photometric="rgb")
+    assert main(["restore", str(tmp_path / "scan.tif"), "-o", str(tmp_path / "big.tif"),
+                 "--model", "bicubic", "--scale", "2", "-q"]) == 0
+    out = tifffile.imread(tmp_path / "big.tif")
+    assert out.dtype == np.float32 and out.shape == (24, 20, 3)
+    steps = out * 65535
+    assert not np.allclose(steps, np.rint(steps), atol=1e-3)   # not cut to 16 (or 8) bits
+    assert read_image(tmp_path / "big.tif").info.sample == "float"
