@@ -81,6 +81,34 @@ def _recipe_source(ref: str) -> tuple[list, dict]:
     return data["recipe"], data
 
 
+def _generated_data(ref: str) -> dict | None:
+    """A preset or run config whose data is generated (the research presets' RealSR noise
+    patches and kernels, ...): its data table with the generated folders filled in, made
+    now (with progress) if this is their first use. None for every other source."""
+    import dataclasses
+
+    from engine.errors import ConfigError
+    from training import research
+    from training.config import load_run
+
+    path = Path(ref)
+    try:
+        cfg = load_run(path) if path.suffix == ".toml" or path.exists() else load_run(preset=ref)
+    except Exception:   # not a whole run config: a bare recipe file, read as before
+        return None
+    if not cfg.research.generate:
+        return None
+
+    def prepare_job(cfg, control):
+        return (yield from research.prepare(cfg))
+
+    printer = run_job(prepare_job, cfg, title=f"preparing {ref}'s data")
+    data = getattr(printer.final, "result", None)
+    if data is None:
+        raise ConfigError(f"could not prepare the data {ref} needs (see above)")
+    return dataclasses.asdict(data)
+
+
 def preview(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -89,7 +117,8 @@ def preview(args: argparse.Namespace) -> int:
     from training.datasets import image_files, load_pixels, random_crop
     from training.degradations import Recipe, preview_grid
 
-    recipe_list, data = _recipe_source(args.recipe)
+    data = _generated_data(args.recipe)
+    recipe_list, data = (data["recipe"], data) if data else _recipe_source(args.recipe)
     recipe = Recipe.from_list(recipe_list)
     folder = args.images or data.get("train")
     if not folder:

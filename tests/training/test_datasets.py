@@ -134,3 +134,35 @@ def test_loader_workers_give_the_same_batches(tmp_path):
         del loader
     for a, b in zip(batches[0], batches[1]):
         assert all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_preview_of_a_preset_with_generated_data_prepares_it_first(tmp_path, capsys):
+    """A research config whose recipe needs generated kernels and noise patches previews on its
+    first use: the preparation runs (progress on stderr), then the grid is written."""
+    from desktop.cli import main
+
+    photos = _write(tmp_path / "photos", ["p.png", "q.png"], (48, 48, 3))
+    config = tmp_path / "realsr.toml"
+    config.write_text(f'''name = "tiny-realsr"
+task = "super-resolution"
+[data]
+train = "{photos}"
+crop = 16
+scale = 2
+recipe = [{{ type = "kernel_blur" }}, {{ type = "downscale", scale = 2 }},
+          {{ type = "noise_patches", strength = [0.5, 1.0] }}]
+[model]
+arch = "rdn"
+[research]
+generate = "realsr"
+source = "{photos}"
+count = 2
+size = 16
+''')
+    out = tmp_path / "grid.png"
+    assert main(["datasets", "preview", str(config), "-n", "2", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "cutting noise patches" in err and "give a 'folder'" not in err
+    assert read_image(out).pixels.shape[0] > 16
+    assert main(["datasets", "preview", str(config), "-n", "2", "-o", str(out)]) == 0
+    assert "cutting noise patches" not in capsys.readouterr().err   # made once, then cached
