@@ -30,29 +30,43 @@ def export_model(model_id: str, fmt: str, output: str | Path) -> Path:
 
 
 def _export_onnx(entry: checkpoints.ModelEntry, output: Path) -> Path:
+    module, spec, kwargs = checkpoints.build_model(entry.path)
+    reason = onnx_blocker(spec, kwargs)
+    if reason:
+        raise ModelError(f"{entry.id} ({spec.id}) {reason}; export it as safetensors instead")
+    return write_onnx(module, output, f"{entry.id} ({spec.id})", spec.in_channels)
+
+
+def onnx_blocker(spec, kwargs) -> str:
+    """Why a net of ``spec`` cannot become ONNX ('' when it can)."""
+    if spec.family == "deconv" or kwargs.get("first_layer") == "deconv":
+        return "divides complex FFT spectra, which ONNX cannot express"
+    return ""
+
+
+def write_onnx(module, output: Path, label: str, in_channels: int = 3) -> Path:
+    """Trace ``module`` (NCHW float32 in and out) into an ONNX file, atomically. Batch,
+    height and width stay dynamic axes unless the net takes one fixed input size."""
     import torch
 
-    module, spec, kwargs = checkpoints.build_model(entry.path)
-    if spec.family == "deconv" or kwargs.get("first_layer") == "deconv":
-        raise ModelError(f"{entry.id} ({spec.id}) divides complex FFT spectra, which ONNX "
-                         "cannot express; export it as safetensors instead")
-    if getattr(module, "fixed_size", None):
-        side = module.fixed_size
+    fixed = getattr(module, "fixed_size", None)
+    if fixed:
+        side = fixed
     else:
         m = max(int(getattr(module, "size_multiple", 1)), 1)
         side = -(-64 // m) * m
-    in_ch = int(getattr(module, "in_channels", spec.in_channels))
-    dummy = torch.rand(1, in_ch, side, side)
-    dynamic = not getattr(module, "fixed_size", None)
+    in_ch = int(getattr(module, "in_channels", in_channels))
+    param = next(module.parameters(), None)
+    dummy = torch.rand(1, in_ch, side, side, device=param.device if param is not None else "cpu")
+    axes = {0: "batch", 2: "height", 3: "width"}
     with atomic_path(output) as tmp, _quiet_native_output():
         try:
             torch.onnx.export(
                 module, (dummy,), str(tmp), input_names=["image"], output_names=["restored"],
                 opset_version=ONNX_OPSET, dynamo=False,
-                dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                              "restored": {0: "batch", 2: "height", 3: "width"}} if dynamic else None)
+                dynamic_axes=None if fixed else {"image": axes, "restored": axes})
         except Exception as err:
-            raise ModelError(f"{entry.id} ({spec.id}) cannot be exported to ONNX: "
+            raise ModelError(f"{label} cannot be exported to ONNX: "
                              f"{str(err).splitlines()[0][:200]}") from None
     return output
 

@@ -13,8 +13,10 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
+from . import backends
 from .descriptor import NetRestorer, Restorer
 from .events import Event, Log, Progress
+from .imagebase import to_float
 from .imageio import quantize
 from .tiling import run_tiled
 
@@ -28,6 +30,10 @@ class InferenceOptions:
     overlap: int | None = None     # None: from the model's receptive radius
     budget_mb: int = DEFAULT_BUDGET_MB
     precision: str | None = None   # None: the restorer's own
+    # engine.backends: eager, compile, onnxruntime, openvino (forced; non-eager run fp32),
+    # "auto" (the measured fastest-and-equal, measured now if not cached), None (the cached
+    # measured choice, else eager)
+    backend: str | None = None
     strength: float = 1.0          # blend with the (resized) input: 0 = input, 1 = model
     postprocess: tuple[str, ...] = ()   # engine.postprocess steps: nlmeans, autocontrast, dither
     # float32 in [0, 1], or uint8/uint16 rounded as imageio.write_image rounds, built band by
@@ -86,11 +92,11 @@ def _resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
 def _enlarged_rows(img: np.ndarray, rows: slice, s: int) -> np.ndarray:
     """``rows`` of ``img`` enlarged ``s`` times by _resize, resizing only the rows they read."""
     if s == 1:
-        return img[rows]
+        return to_float(img[rows])   # integer input: float32 [0, 1], these rows only
     h, w = img.shape[:2]
     r0, r1, _ = rows.indices(h * s)
     a, b = max(0, r0 // s - 2), min(h, -(-r1 // s) + 2)  # bicubic reads 2 rows either side
-    return _resize(img[a:b], (b - a) * s, w * s)[r0 - a * s:r1 - a * s]
+    return _resize(to_float(img[a:b]), (b - a) * s, w * s)[r0 - a * s:r1 - a * s]
 
 
 def _as_dtype(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -101,7 +107,8 @@ def _as_dtype(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 def restore_pixels(restorer: Restorer, pixels: np.ndarray,
                    options: InferenceOptions = InferenceOptions()) -> Iterator[Event]:
-    """Restore an HWC float32 image with 1-4 channels (grey, grey+alpha, RGB, RGBA).
+    """Restore an HWC image with 1-4 channels (grey, grey+alpha, RGB, RGBA): float32 in
+    [0, 1], or uint8/uint16 as read (converted to float tile by tile and band by band).
 
     Returns an HWC array of ``options.out_dtype``, or float32 when needs_float_output.
     Otherwise the per-pixel steps (strength, clipping, rounding) run on each band of
@@ -191,7 +198,7 @@ def restore_whole(restorer: Restorer, pixels: np.ndarray,
 
 def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions, stage: str,
                     out: np.ndarray | None = None, finish=None) -> Iterator[Event]:
-    """Tile, back off on out-of-memory, re-run non-finite tiles in float32.
+    """Pick the backend, tile, back off on out-of-memory, re-run non-finite tiles in float32.
 
     ``out`` and ``finish(rows, band)`` go to run_tiled: each finished band of rows is
     cleaned of non-finite values, passed through ``finish`` and stored in ``out``.
@@ -204,6 +211,18 @@ def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions
         tile = options.tile or auto_tile(restorer, options.budget_mb)
     if restorer.fixed_size:
         tile = restorer.fixed_size
+    chosen = backends.select(restorer, options.backend, tile, precision)
+    if chosen.note:
+        yield Log(chosen.level, chosen.note)
+    precision = chosen.precision
+    with backends.attached(restorer, chosen):
+        out = yield from _tiled(restorer, x, options, stage, tile, precision, out, finish)
+    return out
+
+
+def _tiled(restorer: Restorer, x: np.ndarray, options: InferenceOptions, stage: str, tile: int,
+           precision: str, out: np.ndarray | None, finish) -> Iterator[Event]:
+    """The tile loop of _restore_planes, on whichever backend is attached to the net."""
     nan_tiles = bad_bands = 0
 
     def run_tile(t: np.ndarray) -> np.ndarray:

@@ -45,4 +45,5 @@ def load_restorer(ref: str, *, device: str = "auto", precision: str = "fp32",
                            options=options, output_normalise=str(entry.card.get("output_normalise", "")))
     restorer.id = entry.id
     restorer.title = entry.title
+    restorer.sha256 = str(entry.card.get("sha256") or "")   # keys cached backend measurements
     return restorer

@@ -18,6 +18,11 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="auto (default): bf16 where the model card's check measured it equal to fp32 "
                         "and the device runs it natively, else fp32")
+    p.add_argument("--backend", choices=("auto", "eager", "compile", "onnxruntime", "openvino"),
+                   help="what runs the net: auto measures each (once per model and device, "
+                        "cached) and keeps the fastest whose output equals eager fp32; a name "
+                        "forces one (non-eager ones run fp32); default: the cached measured "
+                        "choice, else eager")
     p.add_argument("--strength", type=float, default=1.0, help="blend with the input (0..1)")
     p.add_argument("--post", default="", metavar="STEPS",
                    help="post-processing after the model, comma-separated: nlmeans (gentle "
@@ -105,12 +110,13 @@ def run(args: argparse.Namespace) -> int:
     suffix = f".{args.suffix.lstrip('.')}" if args.suffix else None
     if not args.overwrite:   # before any work; the job checks again (the window uses it too)
         check_overwrite(files, output_paths(files, output, suffix))
-    devices.set_threads(args.threads)
+    if args.threads:   # torch is imported only when a net needs it (not for classical methods)
+        devices.set_threads(args.threads)
     spec = RestoreSpec(
         inputs=tuple(str(f) for f in files), output=str(output), model=args.model,
         scale=args.scale, device=args.device, precision=args.precision,
         inference=InferenceOptions(tile=args.tile, overlap=args.overlap, strength=args.strength,
-                                   postprocess=post),
+                                   postprocess=post, backend=args.backend),
         options=parse_sets(args.set), suffix=suffix, quality=args.quality,
         overwrite=args.overwrite)
     printer = run_job(restore_job, spec, device=args.device, title="restore", quiet=args.quiet)
