@@ -38,7 +38,7 @@ class TerminalProgress:
         eta = ev.eta_s if ev.eta_s is not None else (elapsed / frac * (1 - frac) if frac > 0 else None)
         bar = "#" * int(frac * 24)
         extras = " ".join(f"{k}={v:.4g}" for k, v in list(self._metrics.items())[:4])
-        text = (f"[{bar:<24}] {frac * 100:5.1f}% {ev.stage[:40]} "
+        text = (f"[{bar:<24}] {frac * 100:5.1f}% {ev.stage[:64]} "
                 f"{'ETA ' + _fmt(eta) if eta is not None else ''} {extras}").rstrip()
         if self._tty:
             self.stream.write("\r" + text[:150].ljust(100))

@@ -46,7 +46,9 @@ class ImageInfo:
 
 @dataclass
 class LoadedImage:
-    pixels: np.ndarray          # float32 HWC, C in {1, 2, 3, 4}; [0, 1] unless info.sample is float
+    # float32 HWC, C in {1, 2, 3, 4}; [0, 1] unless info.sample is float (read_image(...,
+    # as_float=False): uint8/uint16 as stored, float32 for float files)
+    pixels: np.ndarray
     info: ImageInfo
 
 

@@ -48,19 +48,24 @@ class _Unsupported(Exception):
     """Internal: the file decodes, but into a layout we do not handle."""
 
 
-def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Read an image file; raise ImageError with a readable message on failure."""
+def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+               as_float: bool = True) -> LoadedImage:
+    """Read an image file; raise ImageError with a readable message on failure.
+
+    ``as_float=False`` keeps the pixels as stored (uint8/uint16, float32 for float files)
+    instead of a float32 copy: the restore pipeline converts them tile by tile."""
     path = Path(path)
     name = path.name or str(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        loaded = _read_image(path, name, max_pixels)
+        loaded = _read_image(path, name, max_pixels, as_float)
     for message in dict.fromkeys(str(w.message) for w in caught):  # once each, naming the file
         _log.warning("warning: %s: %s", name, message)
     return loaded
 
 
-def _read_image(path: Path, name: str, max_pixels: int | None) -> LoadedImage:
+def _read_image(path: Path, name: str, max_pixels: int | None,
+                as_float: bool = True) -> LoadedImage:
     data = _read_bytes(path, name)
 
     def check_size(width: int, height: int) -> None:
@@ -103,7 +108,7 @@ def _read_image(path: Path, name: str, max_pixels: int | None) -> LoadedImage:
                      is_grey=channels in (1, 2), icc_profile=icc, exif=exif,
                      source=str(path), lossless=fmt == "WEBP" and webp_is_lossless(data),
                      sample=sample)
-    return LoadedImage(pixels=to_float(arr), info=info)
+    return LoadedImage(pixels=to_float(arr) if as_float else arr, info=info)
 
 
 def _decode_special(data: bytes, name: str, check_size):

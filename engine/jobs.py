@@ -9,6 +9,10 @@ Control is cooperative and checked by the driver between events:
 ``pause`` blocks the generator until ``resume``; ``abort`` closes it (its
 ``finally`` blocks run, what was saved stays); ``stop`` is a request the job
 reads via ``control.stop_requested`` to finish its step, save and return.
+
+:class:`ReadAhead` and :class:`Background` are the stages a batch job puts around its
+compute (read the next item, write the previous one) on their own threads, with
+bounded queues so memory stays bounded.
 """
 from __future__ import annotations
 
@@ -202,3 +206,102 @@ class Runner:
         for thread in threads:
             thread.join(timeout)
         return not any(t.is_alive() for t in threads)
+
+
+_END = object()
+
+
+class ReadAhead:
+    """``fn(item)`` for each item, in order, on a worker thread, at most ``depth`` results
+    ahead of the consumer. Iterating gives ``(item, result, error)``: a failing item is
+    handed on with its exception, the rest go on. ``close()`` stops the thread early."""
+
+    def __init__(self, fn: Callable[[Any], Any], items, depth: int = 1,
+                 name: str = "restorelab-read") -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(fn, list(items)),
+                                        name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, value) -> bool:
+        while not self._cancel.is_set():
+            try:
+                self._queue.put(value, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self, fn, items) -> None:
+        for item in items:
+            if self._cancel.is_set():
+                return
+            try:
+                got = (item, fn(item), None)
+            except Exception as err:  # handed on: the consumer reports it for this item
+                got = (item, None, err)
+            if not self._put(got):
+                return
+        self._put(_END)
+
+    def __iter__(self) -> Iterator[tuple[Any, Any, Exception | None]]:
+        while True:
+            got = self._queue.get()
+            if got is _END:
+                return
+            yield got
+
+    def close(self) -> None:
+        self._cancel.set()
+        self._thread.join()
+        while not self._queue.empty():   # drop what was read ahead
+            self._queue.get_nowait()
+
+
+class Background:
+    """``fn(*args)`` for each submitted job, in order, on one worker thread. ``submit``
+    blocks while ``depth`` jobs already wait (back-pressure); ``results()`` returns the
+    ``(key, result, error)`` of the jobs finished since the last call."""
+
+    def __init__(self, fn: Callable[..., Any], depth: int = 1,
+                 name: str = "restorelab-write") -> None:
+        self._fn = fn
+        self._todo: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._done: queue.Queue = queue.Queue()
+        self._drop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._todo.get()
+            if job is _END:
+                return
+            key, args = job
+            if self._drop.is_set():
+                continue
+            try:
+                self._done.put((key, self._fn(*args), None))
+            except Exception as err:
+                self._done.put((key, None, err))
+
+    def submit(self, key: Any, *args: Any) -> None:
+        self._todo.put((key, args))
+
+    def results(self) -> list[tuple[Any, Any, Exception | None]]:
+        out = []
+        while True:
+            try:
+                out.append(self._done.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self, drop: bool = False) -> list[tuple[Any, Any, Exception | None]]:
+        """Finish the waiting jobs (or, with ``drop``, only the one running), end the
+        thread and return the results not yet collected."""
+        if drop:
+            self._drop.set()
+        self._todo.put(_END)
+        self._thread.join()
+        return self.results()

@@ -15,6 +15,8 @@ import math
 import cv2
 import numpy as np
 
+from .imagebase import to_float
+
 UNKNOWN = -0.1        # noise map value: "not given", the net estimates the level itself
 BLUR_UNIT = 4.0       # blur map value = sigma / BLUR_UNIT
 NOISE_RANGE = (0.0, 75.0)
@@ -47,7 +49,7 @@ def estimate_blur_sigma(img: np.ndarray, reblur: float = 2.0, smooth: float = 0.
     ``top`` share of the gradient's local maxima is corrected for the softness of natural edges
     (fitted on blurred CBSD68 photos: true ~ 1.22 x measured). About +-0.25 px there.
     """
-    img = np.asarray(img, np.float32)
+    img = to_float(np.asarray(img))   # uint8/uint16 input: [0, 1] as well
     grey = img.mean(axis=2) if img.ndim == 3 else img
     grey = np.ascontiguousarray(grey, np.float32)
     if min(grey.shape) < 16:

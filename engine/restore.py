@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -9,11 +10,12 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
-from . import imageio
+from . import colour, imageio
 from .errors import ImageError, RestoreLabError
 from .events import Event, ItemDone, ItemFailed, Log, Progress, Saved
+from .imagebase import to_float
 from .inference import InferenceOptions, needs_float_output, restore_pixels
-from .jobs import Control
+from .jobs import Background, Control, ReadAhead
 from .models import load_restorer
 
 
@@ -30,6 +32,11 @@ class RestoreSpec:
     suffix: str | None = None         # output format for folders, e.g. ".png"; None: keep
     quality: int | None = None        # JPEG/WebP quality 1-100; None: 95 (lossless WebP stays so)
     overwrite: bool = False           # allow an output to replace one of the inputs
+    colour: bool = True               # restore wide-gamut images in sRGB (engine.colour)
+
+
+READ_AHEAD = 1      # decoded images waiting for compute
+WRITE_BEHIND = 1    # restored images waiting for their encoder
 
 
 def output_paths(inputs: list[Path], output: Path, suffix: str | None) -> list[Path]:
@@ -98,7 +105,48 @@ def restore_to_scale(restorer, pixels: np.ndarray, options: InferenceOptions,
     return out if out.shape[:2] == (h, w) else _rescale(out, h, w)
 
 
+def restore_image(restorer, pixels: np.ndarray, options: InferenceOptions,
+                  scale: int | None = None, icc: bytes | None = None,
+                  source: str = "") -> Iterator[Event]:
+    """restore_to_scale in the colours the models know: an image whose ICC profile ``icc``
+    is wide-gamut (Display P3, Adobe RGB, ...) is restored in sRGB and the result, float32,
+    converted back to its own space (engine.colour). ``source`` names the file in logs."""
+    conversion, note = colour.srgb_conversion(icc, pixels.shape[2], source)
+    if note:
+        yield Log("info" if conversion else "warning", note)
+    if conversion is None:
+        return (yield from restore_to_scale(restorer, pixels, options, scale))
+    # The model sees the sRGB colours clipped to [0, 1]; what sRGB cannot hold (saturated
+    # colours outside its gamut) goes around the model and is added back, resized, so an
+    # image-to-image model keeps them. A filter's output (edges) gets nothing added.
+    inside = conversion.to_srgb(to_float(pixels))
+    beyond = inside[..., :3].copy()
+    np.clip(inside[..., :3], 0.0, 1.0, out=inside[..., :3])
+    beyond -= inside[..., :3]
+    out = yield from restore_to_scale(restorer, inside, replace(options, out_dtype=np.float32),
+                                      scale)
+    out = np.asarray(out, dtype=np.float32)
+    tasks = set(getattr(getattr(restorer, "spec", None), "tasks", ()))
+    if out.shape[2] in (3, 4) and tasks != {"filter"} and beyond.any():
+        h, w = out.shape[:2]
+        if beyond.shape[:2] != (h, w):
+            beyond = cv2.resize(beyond, (w, h), interpolation=cv2.INTER_CUBIC
+                                if h > beyond.shape[0] else cv2.INTER_AREA)
+        out[..., :3] += beyond
+    return conversion.from_srgb(out) if out.shape[2] in (3, 4) else out
+
+
+def _item_failed(i: int, src: Path, err: Exception) -> ItemFailed:
+    return ItemFailed(i, str(src), _item_error(src, err))
+
+
 def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
+    """Restore each input to its output, as a pipeline: the next file is read and decoded
+    and the previous one encoded and written (atomically) on their own threads while
+    this one computes, through queues one deep: at most three inputs (one computing,
+    one decoded and waiting, one decoding) and three outputs are held at once.
+    A file that fails is reported (ItemFailed) and the batch goes on. Stop finishes the
+    image being restored and the writes queued; abort drops them: no partial files."""
     inputs = [Path(p) for p in spec.inputs]
     targets = output_paths(inputs, Path(spec.output), spec.suffix)
     if not spec.overwrite:
@@ -106,37 +154,76 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
     options = dict(spec.options)
     if spec.scale:
         options.setdefault("scale", spec.scale)
-    restorer = load_restorer(spec.model, device=spec.device, precision=spec.precision,
-                             options=options)
-    yield Log("info", f"model: {restorer.title} (x{restorer.scale}, {restorer.precision})")
-    written, failed = [], []
-    for i, (src, dst) in enumerate(zip(inputs, targets)):
-        if control.stop_requested:
-            break
-        yield Progress(i, len(inputs), f"{src.name}")
-        try:
-            image = imageio.read_image(src)
-            stage = f"{src.name} ({i + 1}/{len(inputs)})"
-            # restored straight to the type the file keeps (uint8/uint16; float32 for a
-            # float image saved as TIFF): no full-size float32 output for integer files
-            inference = replace(spec.inference, out_dtype=imageio.stored_dtype(dst, image.info))
-            run = restore_to_scale(restorer, image.pixels, inference, spec.scale)
-            while True:
-                try:
-                    ev = next(run)
-                except StopIteration as end:
-                    out = end.value
-                    break
-                if isinstance(ev, Progress):
-                    ev = Progress(i + ev.done / max(ev.total, 1), len(inputs), stage)
-                yield ev
-            imageio.write_image(dst, out, image.info, quality=spec.quality)
-        except Exception as err:   # MemoryError and torch's OOM too: this file's error only
-            failed.append(str(src))
-            yield ItemFailed(i, str(src), _item_error(src, err))
-            continue
-        written.append(str(dst))
-        yield Saved(str(dst))
-        yield ItemDone(i, str(src), str(dst))
-    yield Progress(len(written) + len(failed), len(inputs), "done")
+    n = len(inputs)
+    # decoding starts while the model loads; integer files stay uint8/uint16 (per-tile float)
+    reader = ReadAhead(lambda item: imageio.read_image(item[1], as_float=False),
+                       enumerate(inputs), depth=READ_AHEAD)
+    writer = Background(lambda dst, out, info: imageio.write_image(
+        dst, out, info, quality=spec.quality), depth=WRITE_BEHIND)
+    written: list[str] = []
+    failed: list[str] = []
+
+    def reports(items) -> Iterator[Event]:
+        for i, _, err in items:
+            if err is not None:
+                failed.append(str(inputs[i]))
+                yield _item_failed(i, inputs[i], err)
+            else:
+                written.append(str(targets[i]))
+                yield Saved(str(targets[i]))
+                yield ItemDone(i, str(inputs[i]), str(targets[i]))
+
+    clean_end = False
+    try:
+        restorer = load_restorer(spec.model, device=spec.device, precision=spec.precision,
+                                 options=options)
+        yield Log("info", f"model: {restorer.title} (x{restorer.scale}, {restorer.precision})")
+        started = time.monotonic()
+
+        def progress(done: float, stage: str) -> Progress:
+            elapsed = time.monotonic() - started
+            eta = elapsed * (n - done) / done if done > 0 else None
+            return Progress(done, n, stage, eta)
+
+        for (i, src), image, err in reader:
+            if control.stop_requested:
+                break
+            yield from reports(writer.results())
+            if err is not None:
+                failed.append(str(src))
+                yield _item_failed(i, src, err)
+                continue
+            dst = targets[i]
+            name = f"image {i + 1}/{n} {src.name}"
+            yield progress(i, name)
+            try:
+                # restored straight to the type the file keeps (uint8/uint16; float32 for a
+                # float image saved as TIFF): no full-size float32 output for integer files
+                inference = replace(spec.inference,
+                                    out_dtype=imageio.stored_dtype(dst, image.info))
+                icc = image.info.icc_profile if spec.colour else None
+                run = restore_image(restorer, image.pixels, inference, spec.scale, icc, src.name)
+                while True:
+                    try:
+                        ev = next(run)
+                    except StopIteration as end:
+                        out = end.value
+                        break
+                    if isinstance(ev, Progress):
+                        ev = progress(i + ev.done / max(ev.total, 1),
+                                      f"{name}: {ev.stage} {ev.done:g}/{ev.total:g}")
+                    yield ev
+            except Exception as err:   # MemoryError and torch's OOM too: this file's error only
+                failed.append(str(src))
+                yield _item_failed(i, src, err)
+                continue
+            writer.submit(i, dst, out, image.info)
+            del out, image, run   # the writer holds the output; free the input now
+        clean_end = True
+    finally:
+        reader.close()
+        # stopped or finished: the queued writes complete; aborted (closed) or failed: dropped
+        pending = writer.close(drop=not clean_end)
+    yield from reports(pending)
+    yield Progress(len(written) + len(failed), n, "done", 0.0)
     return {"written": written, "failed": failed}

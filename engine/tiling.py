@@ -4,7 +4,9 @@ Tiles sit on a full grid (row starts x column starts), each tile's weight is
 ``wy(y) * wx(x)``, so the sum of weights at a pixel is the product of two 1-D
 sums and no full-size weight map is ever allocated. Nor is a full-size float
 sum: only the current tile row is summed, and finished rows go straight to an
-output of any dtype. On an interior edge the window is zero for the outer
+output of any dtype. The input may stay uint8/uint16: each tile is converted to
+float32 [0, 1] as it is cut, so no full-size float copy of the input exists either.
+On an interior edge the window is zero for the outer
 quarter of the overlap and rises with a raised cosine across its middle half:
 pixels whose context was cut by the tile edge get no weight, so a net whose
 receptive radius is at most ``overlap // 4`` gives exactly its untiled output.
@@ -14,6 +16,8 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 import numpy as np
+
+from .imagebase import to_float
 
 
 def starts(length: int, tile: int, overlap: int, align: int = 1) -> tuple[list[int], int]:
@@ -72,7 +76,8 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: 
               ) -> Iterator[tuple[int, int]]:
     """Apply ``fn`` tile by tile; yields (done, total) after each tile; returns the output.
 
-    ``fn`` maps an HWC tile to an HWC tile ``scale`` times larger. Use as
+    ``fn`` maps an HWC float32 tile to an HWC tile ``scale`` times larger; ``img`` is
+    float32 or uint8/uint16 (scaled to [0, 1] per tile). Use as
     ``out = yield from run_tiled(...)``. ``align``: the net's size multiple; the
     image is padded to it and tiles start on it, so tiled equals untiled.
 
@@ -107,7 +112,7 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: 
     total = len(ys) * len(xs)
     for i, (y, wy) in enumerate(zip(ys, wys)):
         for j, (x, wx) in enumerate(zip(xs, wxs)):
-            result = fn(img[y:y + th, x:x + tw])
+            result = fn(to_float(img[y:y + th, x:x + tw]))
             result = result * wy[:, None, None]  # never in place: fn may return a view
             result *= wx[None, :, None]
             acc[:, x * s:(x + tw) * s] += result

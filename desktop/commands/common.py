@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from desktop.terminal import TerminalProgress
+if TYPE_CHECKING:   # imported when a job runs: `--help` and listings need no numpy
+    from desktop.terminal import TerminalProgress
 
 
 def run_job(job, spec: Any, *, device: str = "cpu", title: str = "", quiet: bool = False) -> TerminalProgress:
     """Run a job on the engine's runner thread, showing progress; Ctrl-C aborts it."""
+    from desktop.terminal import TerminalProgress
     from engine.events import Finished
     from engine.jobs import Runner
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,7 @@ def restore_item_job(spec: RestoreItemSpec, control):
     from engine import imageio
     from engine.events import Log, Progress
     from engine.inference import InferenceOptions
-    from engine.restore import restore_to_scale
+    from engine.restore import restore_image
 
     started = time.monotonic()
     yield Progress(0, 1, "reading")
@@ -119,7 +120,8 @@ def restore_item_job(spec: RestoreItemSpec, control):
     options = InferenceOptions(tile=spec.tile or None, budget_mb=spec.budget_mb,
                                precision=spec.precision, strength=spec.strength,
                                postprocess=tuple(spec.post))
-    run = restore_to_scale(restorer, image.pixels, options, spec.scale or None)
+    run = restore_image(restorer, image.pixels, options, spec.scale or None,
+                        image.info.icc_profile, Path(spec.path).name)   # wide gamut: via sRGB
     while True:
         try:
             event = next(run)
