@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("restore", "models", "train", "experiments", "datasets", "selftest")
+COMMANDS = ("restore", "models", "train", "finetune", "experiments", "datasets", "selftest")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,8 +15,8 @@ import math
 import os
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 import torch
 
@@ -39,6 +39,8 @@ class TrainSpec:
     config: RunConfig
     resume: str | None = None            # experiment number, name or folder to continue
     experiment_name: str | None = None   # default: config.name
+    data: Callable | None = None         # builds the Data instead of build_data (fine-tunes mix examples in)
+    card: dict = field(default_factory=dict)   # extra keys of the registered model's card
 
 
 def dist_info() -> tuple[int, int]:
@@ -180,7 +182,7 @@ def train_job(spec: TrainSpec, control: Control) -> Iterator[Event]:
         yield Progress(0, 1, "reading images")
         val_crop = cfg.val.crop or 2 * cfg.data.crop
         data_cfg = yield from research.prepare(cfg)   # generated data fills empty folders
-        data = build_data(data_cfg, cfg.seed, val_crop)
+        data = (spec.data or build_data)(data_cfg, cfg.seed, val_crop)
         first = data.val[0]
         channels = (first[0].shape[2], first[1].shape[2] if cfg.loop != "classify" else 0)
         loop = build_loop(cfg, device, channels, world, classes=len(data.classes))
@@ -355,7 +357,7 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
             "dataset": data.summary["dataset"], "metrics": metrics, "experiment": exp.number,
             "parent": cfg.model.init or None, "steps": run.step, "description": cfg.description,
             "status": status, **({"research": details} if details else {}),
-            **({"best": run.best} if run.best else {}), **output_hints(cfg)}
+            **({"best": run.best} if run.best else {}), **output_hints(cfg), **spec.card}
     name = f"{spec.experiment_name or cfg.name}-{exp.number:04d}"
     if cfg.loop == "classify":   # comparison nets stay in the experiment folder
         entry = save_model("final", weights, cfg.model.arch, run.loop.kwargs, card, root=exp.path)

@@ -101,17 +101,10 @@ class RestoreActions:
         if not model:
             self.ctx.status("Choose a model first.")
             return
-        opts = self.options.values()
-        s = self.settings
         for item in items:
             if item.busy:
                 continue
-            spec = RestoreItemSpec(
-                path=item.path, model=model, image=item.image, scale=opts["scale"],
-                options=self.options.method_options(), device=str(s.get("device") or "auto"),
-                threads=int(s.get("threads") or 0), tile=opts["tile"],
-                budget_mb=int(s.get("budget_mb") or 512), precision=opts["precision"],
-                strength=opts["strength"] / 100.0, post=tuple(opts["post"]))
+            spec = self.restore_spec(item, model)
             item.status, item.progress, item.stage, item.error = "queued", 0.0, "", ""
             item.handle = self.ctx.submit(restore_item_job, spec, ("restore", item.id),
                                           title=f"Restoring {item.name}", on_close="abort")
@@ -119,6 +112,17 @@ class RestoreActions:
         self._update_buttons()
         if self.current_item() in items:
             self.show_current()
+
+    def restore_spec(self, item: QueueItem, model: str) -> RestoreItemSpec:
+        """How ``model`` restores ``item`` with the options and settings chosen now."""
+        opts = self.options.values()
+        s = self.settings
+        return RestoreItemSpec(
+            path=item.path, model=model, image=item.image, scale=opts["scale"],
+            options=self.options.method_options(), device=str(s.get("device") or "auto"),
+            threads=int(s.get("threads") or 0), tile=opts["tile"],
+            budget_mb=int(s.get("budget_mb") or 512), precision=opts["precision"],
+            strength=opts["strength"] / 100.0, post=tuple(opts["post"]))
 
     def cancel(self, item: QueueItem) -> None:
         if item.handle is None or not item.busy:

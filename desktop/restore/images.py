@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 
 
@@ -38,6 +38,28 @@ def qimage_from_array(pixels: np.ndarray) -> QImage:
     return image.convertToFormat(fast)  # a deep copy: independent of ``arr``
 
 
+def display_buffer(pixels: np.ndarray) -> np.ndarray:
+    """uint8 HxWx4 laid out as QImage's 32-bit formats want it (B, G, R, A bytes; colour
+    premultiplied by alpha). All OpenCV, which lets go of the GIL: a worker building this
+    leaves the UI thread free, where QImage.convertToFormat / scaled would hold it."""
+    import cv2
+
+    arr = to_display_u8(pixels)
+    c = arr.shape[2]
+    if c == 1:
+        return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGRA)
+    if c == 3:
+        return cv2.cvtColor(arr, cv2.COLOR_RGB2BGRA)
+    return cv2.cvtColor(cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA), cv2.COLOR_RGBA2mRGBA)
+
+
+def _wrap(buf: np.ndarray, alpha: bool) -> QImage:
+    """A QImage over ``buf``'s memory (no copy): whoever holds the QImage must hold ``buf``."""
+    h, w = buf.shape[:2]
+    fmt = QImage.Format.Format_ARGB32_Premultiplied if alpha else QImage.Format.Format_RGB32
+    return QImage(buf.data, w, h, w * 4, fmt)
+
+
 class ImageLayer:
     """One image on the canvas, with half-size levels for smooth, fast zoomed-out drawing.
 
@@ -49,9 +71,31 @@ class ImageLayer:
         self.pixels = pixels
         self.scale = float(scale)
         self.label = label
-        self.image = qimage_from_array(pixels)
-        self.has_alpha = self.image.hasAlphaChannel()
+        colour = np.asarray(pixels)
+        self.has_alpha = colour.ndim == 3 and colour.shape[2] in (2, 4)
+        self._buffers = [display_buffer(pixels)]   # the memory each level's QImage draws from
+        self.image = _wrap(self._buffers[0], self.has_alpha)
         self._levels: list[QImage] = [self.image]
+
+    def relabelled(self, scale: float, label: str) -> "ImageLayer":
+        """The same pixels and levels (shared, not copied) under another scale and label."""
+        twin = object.__new__(ImageLayer)
+        twin.__dict__.update(self.__dict__)
+        twin.scale, twin.label = float(scale), label
+        return twin
+
+    def build_levels(self) -> int:
+        """Every half-size level down to 64 px (done on a worker, so painting never scales)."""
+        n = 0
+        while self.level(n + 1) is not self._levels[n]:
+            n += 1
+        return len(self._levels)
+
+    @staticmethod
+    def level_for(k: float) -> int:
+        """The mip level drawn at ``k`` screen pixels per image pixel: the smallest level that
+        is still at least as big as the screen footprint (level n is 1/2**n the size)."""
+        return int(math.floor(math.log2(1.0 / k))) if k < 0.5 else 0
 
     @property
     def width(self) -> int:
@@ -66,9 +110,13 @@ class ImageLayer:
             prev = self._levels[-1]
             if prev.width() <= 64 or prev.height() <= 64:
                 return prev
-            self._levels.append(prev.scaled(max(1, prev.width() // 2), max(1, prev.height() // 2),
-                                            Qt.AspectRatioMode.IgnoreAspectRatio,
-                                            Qt.TransformationMode.SmoothTransformation))
+            import cv2
+
+            half = cv2.resize(self._buffers[-1], (max(1, prev.width() // 2),
+                                                  max(1, prev.height() // 2)),
+                              interpolation=cv2.INTER_AREA)   # box filter: right for premultiplied
+            self._buffers.append(half)
+            self._levels.append(_wrap(half, self.has_alpha))
         return self._levels[n]
 
     def value_at(self, scene_x: float, scene_y: float) -> np.ndarray | None:
@@ -96,8 +144,7 @@ class ImageLayer:
             return
         target = to_screen(QRectF(left * s, top * s, (right - left) * s, (bottom - top) * s))
         smooth = k < 0.999
-        n = int(math.floor(math.log2(1.0 / k))) if k < 0.5 else 0
-        image = self.level(n)
+        image = self.level(self.level_for(k))
         f = image.width() / self.width
         source = QRectF(left * f, top * f, (right - left) * f, (bottom - top) * f)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)

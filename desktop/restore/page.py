@@ -13,6 +13,7 @@ from .actions import RestoreActions
 from .catalog import default_model
 from .empty import SAMPLE_TASK, EmptyState, sample_path
 from .keeping import KeptResults
+from .marking import Marking
 from .options import OptionsPanel
 from .picker import ModelPicker
 from .queue import QueueItem, QueueView
@@ -45,6 +46,7 @@ class RestorePage(RestoreActions, KeptResults, QWidget):
         self.options.load(self.settings)
         self.viewer.set_mode(self.settings.get("viewer_mode") or "split")
         self._connect()
+        self.marking = Marking(self)   # regions marked as training examples, fine-tuning
         self._update_buttons()
 
     # ------------------------------------------------------------------ layout
@@ -95,6 +97,7 @@ class RestorePage(RestoreActions, KeptResults, QWidget):
         vb.setSpacing(0)
         vb.addWidget(self.banner_frame)
         vb.addWidget(self.viewer, 1)
+        self.viewer_box_layout = vb   # tools under the viewer (marking.py: the fine-tune timeline)
         self.center = QStackedWidget()
         self.center.addWidget(self.empty)
         self.center.addWidget(viewer_box)

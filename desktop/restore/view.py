@@ -108,6 +108,8 @@ class Canvas(QWidget):
         super().__init__(parent)
         self.state = state
         self.renderer = None
+        self.tool = None   # an optional tool (marking.RegionTool) that claims drags and paints on top
+        self._tool_drag = False
         self._pan_from: QPointF | None = None
         self._renderer_drag = False
         self.setMouseTracking(True)
@@ -127,6 +129,8 @@ class Canvas(QWidget):
         painter.fillRect(self.rect(), theme.color("canvas"))
         if self.renderer is not None:
             self.renderer.paint(painter, self)
+        if self.tool is not None:
+            self.tool.paint(painter, self)
         painter.end()
 
     def map_rect(self, r: QRectF) -> QRectF:
@@ -165,6 +169,9 @@ class Canvas(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
+        if self.tool is not None and self.tool.press(self, event):
+            self._tool_drag = True
+            return
         if event.button() == Qt.MouseButton.LeftButton and self.renderer is not None \
                 and hasattr(self.renderer, "press") and self.renderer.press(self, pos):
             self._renderer_drag = True
@@ -175,7 +182,9 @@ class Canvas(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
-        if self._renderer_drag:
+        if self._tool_drag:
+            self.tool.drag(self, pos)
+        elif self._renderer_drag:
             self.renderer.drag(self, pos)
         elif self._pan_from is not None:
             delta = pos - self._pan_from
@@ -187,6 +196,9 @@ class Canvas(QWidget):
         self.hovered.emit(scene.x(), scene.y())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._tool_drag:
+            self._tool_drag = False
+            self.tool.release(self, event.position())
         if self._renderer_drag:
             self._renderer_drag = False
             if hasattr(self.renderer, "release"):

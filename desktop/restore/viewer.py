@@ -12,6 +12,7 @@ from .images import ImageLayer
 from .modes import DifferenceRenderer, MessageRenderer, SingleRenderer, SplitRenderer
 from .view import Canvas, ViewState
 
+SYNC_PIXELS = 1 << 18   # images up to this many pixels convert at once (a few ms, no flicker)
 MODES = {"split": "Split", "side": "Side by side", "difference": "Difference", "blink": "Blink"}
 MODE_TIPS = {
     "split": "Before left of the divider, after right; drag the divider (1)",
@@ -27,6 +28,7 @@ class Viewer(QWidget):
     reference_requested = Signal()
     readout_changed = Signal(str)
     difference_failed = Signal(str)   # the heatmap worker's error, one line
+    image_failed = Signal(str)        # the image worker's error, one line
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +46,14 @@ class Viewer(QWidget):
         self._diff_signals = render_worker.DifferenceSignals(self)
         self._diff_signals.done.connect(self._difference_done)
         self._diff_signals.failed.connect(self._difference_failed)
+        self._layer_token = 0             # bumped per set_images; older conversions are dropped
+        self._layer_slots: list = []      # the requested layers; None where still converting
+        self.layers_pending = False
+        self._layer_slots_missing: list[int] = []
+        self.image_error = ""
+        self._layer_signals = render_worker.LayerSignals(self)
+        self._layer_signals.done.connect(self._layers_done)
+        self._layer_signals.failed.connect(self._layers_failed)
         self.split = SplitRenderer(None, None)
 
         self.canvas_a = Canvas(self.state)
@@ -119,6 +129,7 @@ class Viewer(QWidget):
             w.hide()
         bottom.addSpacing(12)
         bottom.addWidget(self.size_label)
+        self.info_layout = bottom   # where other tools add their buttons (marking.py)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -141,6 +152,8 @@ class Viewer(QWidget):
         self._diff_token += 1
         self._diff_pending = False
         self.diff_error = ""
+        self._layer_token += 1
+        self.layers_pending = False
         self._set_readout("")
         scene = after if after is not None else before
         if scene is None:
@@ -150,11 +163,8 @@ class Viewer(QWidget):
             self.size_label.setText("")
             return
         sh, sw = scene.shape[:2]
-        self.after_layer = ImageLayer(after, 1.0, labels[1]) if after is not None else None
-        if before is not None:
-            self.before_layer = ImageLayer(before, sw / before.shape[1], labels[0])
-        else:
-            self.before_layer = None
+        self._prepare_layers([(before, sw / before.shape[1], labels[0]) if before is not None
+                              else None, (after, 1.0, labels[1]) if after is not None else None])
         old = QSize(self.state.scene)
         if not keep_view or old != QSize(sw, sh):
             self.state.fitted = True
@@ -163,6 +173,52 @@ class Viewer(QWidget):
         if after is not None and before is not None and after.shape[:2] != before.shape[:2]:
             text += f" → {sw}×{sh}" if labels[0] == "Before" else f" vs {sw}×{sh}"
         self.size_label.setText(text)
+        self._apply_mode()
+
+    def _prepare_layers(self, wanted: list) -> None:
+        """Layers for (pixels, scale, label) requests: those of arrays already shown are reused,
+        small ones are converted at once, big ones on a worker (the UI never waits on them)."""
+        shown = [layer for layer in (self.before_layer, self.after_layer) if layer is not None]
+        slots, missing = [], []
+        for i, want in enumerate(wanted):
+            layer = None
+            if want is not None:
+                pixels, scale, label = want
+                same = next((s for s in shown if s.pixels is pixels), None)
+                if same is not None:
+                    layer = same if (same.scale, same.label) == (scale, label) \
+                        else same.relabelled(scale, label)
+                elif pixels.shape[0] * pixels.shape[1] <= SYNC_PIXELS:
+                    layer = ImageLayer(pixels, scale, label)
+                else:
+                    missing.append((i, want))
+            slots.append(layer)
+        self.before_layer, self.after_layer = slots
+        self._layer_slots = slots
+        self.image_error = ""
+        if missing:
+            self.layers_pending = True
+            self.message = "Preparing the image…"
+            self._layer_slots_missing = [i for i, _ in missing]
+            render_worker.start_layers(self._layer_token, [w for _, w in missing],
+                                       self._layer_signals)
+
+    def _layers_done(self, token: int, layers: list) -> None:
+        if token != self._layer_token:
+            return  # superseded by newer images
+        for i, layer in zip(self._layer_slots_missing, layers):
+            self._layer_slots[i] = layer
+        self.layers_pending = False
+        self.before_layer, self.after_layer = self._layer_slots
+        self._apply_mode()
+
+    def _layers_failed(self, token: int, message: str) -> None:
+        if token != self._layer_token:
+            return
+        self.layers_pending = False
+        self.image_error = self.message = f"Could not show the image: {message}"
+        self.before_layer = self.after_layer = None   # so the message shows, not half a pair
+        self.image_failed.emit(self.image_error)
         self._apply_mode()
 
     def set_compare_choices(self, choices: list[tuple[str, object]],
