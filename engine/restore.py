@@ -114,12 +114,16 @@ def restore_image(restorer, pixels: np.ndarray, options: InferenceOptions,
     conversion, note = colour.srgb_conversion(icc, pixels.shape[2], source)
     if note:
         yield Log("info" if conversion else "warning", note)
-    if conversion is None:
+    # float files (HDR-ish scans, linear TIFFs) may hold values beyond [0, 1]
+    beyond_range = pixels.dtype.kind == "f" and pixels.size and (
+        float(pixels[..., :3].max()) > 1.0 or float(pixels[..., :3].min()) < 0.0)
+    if conversion is None and not beyond_range:
         return (yield from restore_to_scale(restorer, pixels, options, scale))
-    # The model sees the sRGB colours clipped to [0, 1]; what sRGB cannot hold (saturated
-    # colours outside its gamut) goes around the model and is added back, resized, so an
-    # image-to-image model keeps them. A filter's output (edges) gets nothing added.
-    inside = conversion.to_srgb(to_float(pixels))
+    # The model sees the sRGB colours clipped to [0, 1]; what it cannot hold (saturated
+    # colours outside sRGB's gamut, float values above 1 or below 0) goes around the model
+    # and is added back, resized, so an image-to-image model keeps them. A filter's output
+    # (edges) gets nothing added.
+    inside = conversion.to_srgb(to_float(pixels)) if conversion else to_float(pixels).copy()
     beyond = inside[..., :3].copy()
     np.clip(inside[..., :3], 0.0, 1.0, out=inside[..., :3])
     beyond -= inside[..., :3]
@@ -133,7 +137,7 @@ def restore_image(restorer, pixels: np.ndarray, options: InferenceOptions,
             beyond = cv2.resize(beyond, (w, h), interpolation=cv2.INTER_CUBIC
                                 if h > beyond.shape[0] else cv2.INTER_AREA)
         out[..., :3] += beyond
-    return conversion.from_srgb(out) if out.shape[2] in (3, 4) else out
+    return conversion.from_srgb(out) if conversion and out.shape[2] in (3, 4) else out
 
 
 def _item_failed(i: int, src: Path, err: Exception) -> ItemFailed:

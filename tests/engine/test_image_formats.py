@@ -319,3 +319,19 @@ def test_float_tiff_restored_by_the_cli_stays_float(tmp_path):
     steps = out * 65535
     assert not np.allclose(steps, np.rint(steps), atol=1e-3)   # not cut to 16 (or 8) bits
     assert read_image(tmp_path / "big.tif").info.sample == "float"
+
+
+def test_float_values_beyond_one_survive_a_restore(tmp_path):
+    """Highlights above 1.0 (and values below 0) of a float TIFF go around the model and
+    come back in the output instead of being clipped."""
+    src = np.full((16, 16, 3), 0.5, np.float32)
+    src[4:12, 4:12] = 3.0          # a bright highlight
+    src[0, 0] = -0.25
+    tifffile.imwrite(tmp_path / "hdr.tif", src, photometric="rgb")
+    assert main(["restore", str(tmp_path / "hdr.tif"), "-o", str(tmp_path / "out.tif"),
+                 "--model", "bicubic", "--scale", "2", "-q"]) == 0
+    out = tifffile.imread(tmp_path / "out.tif")
+    assert out.dtype == np.float32 and out.shape == (32, 32, 3)
+    assert abs(float(out[12:20, 12:20].mean()) - 3.0) < 0.05   # the highlight's value is kept
+    assert abs(float(out[28:, 28:].mean()) - 0.5) < 0.01
+    assert float(out.min()) < 0
