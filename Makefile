@@ -6,7 +6,7 @@ STAMP     := $(VENV)/.installed
 QT_APT    := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 \
              libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 \
              libfontconfig1 libdbus-1-3
-PYTEST    := QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+PYTEST    := QT_QPA_PLATFORM=offscreen PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest
 
 .PHONY: run test test-fast test-xcb sysdeps bundle bundle-cuda bench screenshots clean
 
