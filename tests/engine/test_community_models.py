@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from engine.importer import _describe, import_model
-from engine.inference import InferenceOptions, restore_pixels
+from engine.inference import InferenceOptions, restore_whole
 from engine.models import load_restorer
 
 
@@ -46,14 +46,6 @@ def _save(tmp_path, kind):
     return path, state
 
 
-def finish(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as end:
-            return end.value
-
-
 @pytest.mark.parametrize("kind", sorted(NETS))
 def test_imported_model_matches_spandrel_and_tiles_exactly(tmp_path, kind):
     path, state = _save(tmp_path, kind)
@@ -61,7 +53,7 @@ def test_imported_model_matches_spandrel_and_tiles_exactly(tmp_path, kind):
     restorer = load_restorer(entry.id)
     tile = 12 * restorer.receptive_radius   # its default overlap (4 radii) fits 3 times
     img = np.random.default_rng(1).random((tile + 40, tile + 24, 3), dtype=np.float32)
-    whole = finish(restore_pixels(restorer, img, InferenceOptions(tile=0)))
+    whole = restore_whole(restorer, img, InferenceOptions(tile=0))
     descriptor = _describe(state)
     with torch.inference_mode():
         ref = descriptor(torch.from_numpy(img.transpose(2, 0, 1).copy())[None])[0]
@@ -69,7 +61,7 @@ def test_imported_model_matches_spandrel_and_tiles_exactly(tmp_path, kind):
     assert whole.shape == ref.shape
     assert np.abs(whole - ref).max() <= 1 / 255
     restorer.tiles = True   # force tiling even where spandrel discourages it: still seamless
-    tiled = finish(restore_pixels(restorer, img, InferenceOptions(tile=tile)))
+    tiled = restore_whole(restorer, img, InferenceOptions(tile=tile))
     assert np.abs(tiled - whole).max() <= 1 / 255
 
 
