@@ -158,7 +158,8 @@ def test_save_keeps_bit_depth_and_alpha(window, tmp_path, images, qtbot):
     assert back.info.bit_depth == 16 and back.info.has_alpha
     assert back.pixels.shape == (12, 10, 4)
     assert np.allclose(back.pixels, item.result.pixels, atol=1 / 65535)
-    assert str(out) in window.statusBar().currentMessage()
+    # the status line follows the save job's finish, which comes after its "saved" event
+    qtbot.waitUntil(lambda: str(out) in window.statusBar().currentMessage(), timeout=10000)
 
 
 def test_save_all_writes_every_result_to_a_folder(window, tmp_path, images, qtbot):
