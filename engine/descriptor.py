@@ -116,7 +116,9 @@ class NetRestorer(Restorer):
 
     def finish(self, out: np.ndarray) -> np.ndarray:
         if self.output_normalise == "max":
-            out = np.maximum(out, 0.0)
+            # in place: the whole output is held here (a max needs it all), so no second copy
+            out = np.maximum(out, 0.0, out=out if out.flags.writeable and out.dtype == np.float32
+                             else None)
             peak = float(out.max()) if out.size else 0.0
             if peak > 0:
                 out /= peak
