@@ -129,6 +129,14 @@ class ResearchConfig:
 
 
 @dataclass
+class FinetuneConfig:
+    """A fine-tune's own data (training.finetune), so a resume rebuilds the same stream."""
+    examples: str = ""             # the examples folder mixed in; "" = not a fine-tune
+    mix: float = 0.5               # share of each batch drawn from the examples
+    parent: str = ""               # the parent model's id
+
+
+@dataclass
 class RunConfig:
     name: str = "run"
     description: str = ""
@@ -149,6 +157,7 @@ class RunConfig:
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     research: ResearchConfig = field(default_factory=ResearchConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
     @classmethod
     def from_dict(cls, raw: dict) -> "RunConfig":
@@ -231,6 +240,9 @@ def _check(cfg: RunConfig) -> None:
         positive(getattr(cfg.data, name), f"data.{name}", zero_ok=True)
     if cfg.data.crop % cfg.data.scale:
         raise ConfigError(f"data.crop ({cfg.data.crop}) must be a multiple of data.scale ({cfg.data.scale})")
+    if not 0 <= cfg.finetune.mix <= 1:
+        raise ConfigError(f"finetune.mix is the examples' share of each batch, in [0, 1]; "
+                          f"got {cfg.finetune.mix}")
     if not 0 <= cfg.data.val_split < 1:
         raise ConfigError(f"data.val_split must be in [0, 1), got {cfg.data.val_split}")
     positive(cfg.optim.lr, "optim.lr")

@@ -13,7 +13,9 @@ sample is an example with probability ``mix``, else a pair from the parent's bas
 set (so the model does not forget). Validation runs on the examples (their held-out part
 when there are enough pairs) and every validation keeps its weights under
 ``checkpoints/timeline/step_NNNNNNN``: the run's timeline. The registered model's card
-names its parent and the examples it learned from.
+names its parent and the examples it learned from. The run config's ``[finetune]`` table
+(examples folder, mix, parent) lets ``restorelab train --resume`` rebuild the same data
+(``resumed``).
 """
 from __future__ import annotations
 
@@ -118,6 +120,8 @@ def finetune_config(entry, spec: FinetuneSpec, examples: int = 0) -> RunConfig:
     raw["checkpoint"] = {"every": every}
     raw["data"] = {**raw["data"], "workers": 0}
     raw["research"] = {}
+    raw["finetune"] = {"examples": str(Path(spec.examples).expanduser().resolve()),
+                       "mix": spec.mix, "parent": entry.id}
     if spec.device:
         raw["device"] = spec.device
     return RunConfig.from_dict(apply_overrides(raw, spec.overrides))
@@ -317,6 +321,38 @@ class _Returning:
             self.gen.close()
 
 
+def finetune_card(cfg: RunConfig, examples: list[Example], **finetune) -> dict:
+    """The keys a fine-tune adds to its model's card: parent, examples, how it mixed them."""
+    ft = cfg.finetune
+    return {"parent": ft.parent, "examples": [e.describe() for e in examples],
+            "examples_dir": ft.examples,
+            "finetune": {"mix": ft.mix, "lr": cfg.optim.lr, **finetune}}
+
+
+def resumed(spec, exp):
+    """A resume of fine-tune experiment ``exp`` (``spec`` from training.resumable): the same
+    examples mixed into the base set at the same share, with the same split (both follow
+    the config's seed), and the card its model had."""
+    from dataclasses import replace
+
+    cfg = spec.config
+    try:
+        examples = scan_examples(cfg.finetune.examples)
+    except ConfigError as err:
+        raise ConfigError(f"{err}: experiment {exp.number} is a fine-tune on those examples; put "
+                          f"them back, or go on with the base data alone "
+                          f"(--set finetune.examples='')") from None
+
+    def data(data_cfg, seed, val_crop):
+        return build_finetune_data(replace(cfg, data=data_cfg, seed=seed), examples,
+                                   cfg.finetune.mix, val_crop)[0]
+
+    before = find_model(exp.meta.get("model") or "")
+    kept = before.card.get("finetune", {}) if before is not None else {}
+    card = finetune_card(cfg, examples, **{k: v for k, v in kept.items() if k not in ("mix", "lr")})
+    return replace(spec, data=data, card={**spec.card, **card})
+
+
 def finetune_job(spec: FinetuneSpec, control) -> Iterator[Event]:
     from .job import TrainSpec, train_job
 
@@ -326,7 +362,7 @@ def finetune_job(spec: FinetuneSpec, control) -> Iterator[Event]:
     examples = scan_examples(spec.examples)
     cfg = finetune_config(parent, spec, len(examples))
     val_crop = cfg.val.crop or 2 * cfg.data.crop
-    data, notes = build_finetune_data(cfg, examples, spec.mix, val_crop)
+    data, notes = build_finetune_data(cfg, examples, cfg.finetune.mix, val_crop)
     for note in notes:
         yield Log("warning", note)
     device = devices.resolve(cfg.device)
@@ -334,9 +370,7 @@ def finetune_job(spec: FinetuneSpec, control) -> Iterator[Event]:
     yield Log("info", f"{len(examples)} examples; the parent '{parent.id}' scores "
                       f"{before:.2f} dB on the {len(data.val)} validation example(s)")
     yield Metric(0, "val/psnr", before)
-    card = {"parent": parent.id, "examples": [e.describe() for e in examples],
-            "examples_dir": str(Path(spec.examples).expanduser().resolve()),
-            "finetune": {"mix": spec.mix, "lr": cfg.optim.lr, "parent_psnr": round(before, 4)}}
+    card = finetune_card(cfg, examples, parent_psnr=round(before, 4))
     train = TrainSpec(cfg, experiment_name=cfg.name, data=lambda *_: data, card=card)
     run = _Returning(train_job(train, control))
     val: dict = {}

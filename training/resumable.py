@@ -67,7 +67,12 @@ def resume_spec(ref: str, overrides: list[str] | None = None) -> TrainSpec:
     if not cfg.schedule.epochs and done >= cfg.schedule.steps and not registration_pending(exp):
         raise ConfigError(f"experiment {exp.number} already ran {done} steps; raise schedule.steps "
                           f"(--set schedule.steps=N) to train longer")
-    return TrainSpec(cfg, resume=str(exp.path), experiment_name=exp.name)
+    spec = TrainSpec(cfg, resume=str(exp.path), experiment_name=exp.name)
+    if cfg.finetune.examples:   # a fine-tune trains on its examples mixed in, as it did
+        from .finetune import resumed
+
+        spec = resumed(spec, exp)
+    return spec
 
 
 def registration_pending(exp) -> bool:

@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
     if args.config and args.preset:
         raise SystemExit("restorelab train: give CONFIG.toml or --preset, not both")
     spec = build_spec(args)
+    ft = spec.config.finetune
+    if spec.resume and ft.examples:
+        print(f"note: a fine-tune of {ft.parent}: the examples in {ft.examples} are mixed in "
+              f"again ({ft.mix:.0%} of each batch)", file=sys.stderr)
     if args.print_config:
         print(spec.config.to_toml(), end="")
         return 0

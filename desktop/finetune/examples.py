@@ -8,6 +8,7 @@ as a job on the IO lane.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,27 @@ class ExampleSpec:
     reference: str = ""              # a clean reference of the whole image, at the result's size
 
 
+def example_stem(stem: str, box: tuple[int, int, int, int]) -> str:
+    """How an example of ``box`` (x, y, w, h in source pixels) of the image ``stem`` is named."""
+    x, y, w, h = box
+    return f"{slug(stem)}-{x}-{y}-{w}x{h}"
+
+
+def boxes_from(folder: Path, stem: str) -> list[tuple[int, int, int, int]]:
+    """The boxes of the image ``stem`` that were added to ``folder`` as examples (read from
+    the names example_stem gives them), in the order they were added, each once."""
+    pattern = re.compile(re.escape(slug(stem)) + r"-(\d+)-(\d+)-(\d+)x(\d+)(?:-\d+)?")
+    found = []
+    files = folder.glob("*.png") if folder.is_dir() else []
+    for path in sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name)):
+        match = pattern.fullmatch(path.stem)
+        if match:
+            box = tuple(int(v) for v in match.groups())
+            if box not in found:
+                found.append(box)
+    return found
+
+
 def _free_stem(folder: Path, stem: str) -> str:
     candidate, n = stem, 2
     while (folder / f"{candidate}.png").exists():
@@ -98,7 +120,7 @@ def add_example_job(spec: ExampleSpec, control):
                                  "the region is added without it")
         else:
             clean = ref[y * s:(y + h) * s, x * s:(x + w) * s]
-    stem = _free_stem(folder, f"{slug(spec.name)}-{x}-{y}-{w}x{h}")
+    stem = _free_stem(folder, example_stem(spec.name, spec.box))
     written = []
     for suffix, pixels in (("", spec.source), (CLEAN, clean)):
         if pixels is None:

@@ -3,11 +3,14 @@
 Shift+drag on the picture (or any drag while "Mark" is on) draws a rectangle in result
 pixels; right-click offers "Add as training example" (the region's source crop, with the same
 region of the clean reference when one is loaded) and "Fine-tune this model…". The examples
-go to ``<data dir>/examples/<model id>`` (desktop.finetune.examples).
+go to ``<data dir>/examples/<model id>`` (desktop.finetune.examples). After a fine-tune its
+timeline sits under the viewer: each checkpoint restores the marked regions of the current
+image (desktop.finetune.regions), shown next to the parent's; *Whole image* does all of it.
 """
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -19,6 +22,7 @@ from .jobs import IO, restore_item_job
 from .view import pill
 
 _ids = itertools.count(1)
+MAX_REGIONS = 8   # regions the timeline compares at most (the latest marked)
 
 
 class RegionTool:
@@ -26,6 +30,7 @@ class RegionTool:
 
     def __init__(self, changed) -> None:
         self.rect: QRectF | None = None   # scene (result) pixels
+        self.regions: list[QRectF] = []   # the timeline's regions, outlined (scene pixels)
         self.armed = False
         self._start: QPointF | None = None
         self._changed = changed
@@ -60,6 +65,18 @@ class RegionTool:
                        round(min(max(p.y(), 0.0), size.height())))
 
     def paint(self, painter: QPainter, canvas) -> None:
+        if self.regions:
+            painter.save()
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for region in self.regions:
+                r = canvas.map_rect(region)
+                painter.setPen(QPen(QColor(0, 0, 0, 140), 3))
+                painter.drawRect(r)
+                painter.setPen(QPen(QColor("#4ac8ff"), 1.5, Qt.PenStyle.DashLine))
+                painter.drawRect(r)
+            painter.restore()
+            for i, region in enumerate(self.regions):
+                pill(painter, canvas.map_rect(region).topLeft() + QPointF(2, 2), str(i + 1))
         if self.rect is None:
             return
         r = canvas.map_rect(self.rect)
@@ -101,11 +118,22 @@ class Marking(QObject):
         self.timeline = TimelineBar()
         page.viewer_box_layout.addWidget(self.timeline)
         self.timeline.chosen.connect(self.show_checkpoint)
+        self.timeline.whole_requested.connect(self.show_whole)
         self.timeline.register_requested.connect(self.register_checkpoint)
+        self.timeline.strip.picked.connect(self.focus_region)
         self.run_model = ""                           # the model the last fine-tune registered
-        self.outputs: dict[tuple[str, str], object] = {}   # (image path, checkpoint) -> pixels
-        self._want: tuple[str, int] | None = None     # (image path, timeline index) to show
+        self.run_examples: Path | None = None         # and the examples folder it learned from
+        # (image path, checkpoint, source box or None for all of it) -> output pixels
+        self.outputs: dict[tuple, object] = {}
+        self._want: tuple[str, int, bool] | None = None   # (image path, timeline index, whole)
+        self._busy = None                             # the region job under way
+        self._asked: list = []                        # the regions it restores
+        self._note = ""                               # what they are, when not this image's
+        self._left = None                             # (key, the parent's side) last composed
+        self._left_key = None
+        self._shown_boxes: list[QRectF] = []          # those in the viewer, scene pixels
         viewer.state.changed.connect(self._scene_changed)
+        page.queue_view.selectionModel().currentChanged.connect(lambda *_: self._item_changed())
         self._scene = viewer.state.scene
         b = self.ctx.bridge
         b.finished.connect(self._finished)
@@ -128,6 +156,16 @@ class Marking(QObject):
         if scene != self._scene:   # another image: its mark does not apply
             self._scene = scene
             self.tool.rect = None
+            self.tool.regions = self._shown_boxes = []
+
+    def _item_changed(self) -> None:
+        """Another image is shown: the timeline's regions were those of the last one."""
+        self.tool.regions = self._shown_boxes = []
+        self._want = self._left = None
+        if self.timeline.entries:
+            self.timeline.strip.set_tiles([])
+            self.timeline.strip.set_note("Scrub the timeline to compare this image's marked "
+                                         "regions.")
 
     def set_region(self, x: float, y: float, w: float, h: float) -> None:
         """Mark a region in result pixels (what a drag does)."""
@@ -172,8 +210,6 @@ class Marking(QObject):
             self.ctx.status("That region is too small to learn from: mark a larger one.")
             return False
         x, y, w, h = box
-        from pathlib import Path
-
         spec = ExampleSpec(str(self.folder()), Path(item.path).stem,
                            source[y:y + h, x:x + w].copy(), box, max(1, round(scale)),
                            item.reference or "")
@@ -206,44 +242,162 @@ class Marking(QObject):
         if not result.get("model") or not result.get("timeline"):
             return
         self.run_model = result["model"]
+        self.run_examples = self.dialog.examples if self.dialog is not None else self.folder()
         self.outputs.clear()
+        self._want = self._left = None
         self.timeline.set_run(result["parent"], result.get("parent_psnr"), result["timeline"])
 
-    def show_checkpoint(self, index: int) -> None:
-        """The current image as timeline entry ``index`` restores it, next to the parent's."""
-        item = self.page.current_item()
-        if item is None or item.image is None or not self.timeline.entries:
-            self.ctx.status("Select an image to see how the checkpoints restore it.")
-            return
-        self._want = (item.path, index)
+    def regions(self, item) -> tuple[list, str]:
+        """The regions to compare: the mark and the examples added from this image, else the
+        examples' crops (from other images); with a line saying which."""
+        from ..finetune.examples import CLEAN, boxes_from, source_box
+        from ..finetune.regions import Region
+
+        source = item.image.pixels
+        folder = self.run_examples or self.folder()
+        boxes = boxes_from(folder, Path(item.path).stem)
+        if self.tool.rect is not None:
+            r, scene = self.tool.rect, self.page.viewer.state.scene
+            box = source_box((r.x(), r.y(), r.width(), r.height()),
+                             scene.width() / source.shape[1], (source.shape[1], source.shape[0]))
+            if box is not None and box not in boxes:
+                boxes.append(box)
+        boxes = boxes[-MAX_REGIONS:]
+        if boxes:
+            return [Region(item.path, b, f"region {i + 1} · {b[2]}×{b[3]}")
+                    for i, b in enumerate(boxes)], ""
+        crops = sorted(p for p in folder.glob("*.png")
+                       if not p.stem.endswith(CLEAN) and not p.name.startswith("."))
+        if not crops:
+            return [], ("No marked regions on this image and no examples: mark one "
+                        "(Shift+drag) or press Whole image.")
+        return ([Region(str(p), None, p.stem[:24]) for p in crops[:MAX_REGIONS]],
+                "No marked regions on this image: these are your examples' crops. Mark a region "
+                "(Shift+drag) or press Whole image.")
+
+    def _entry_refs(self, index: int) -> tuple[str, str]:
         entries = self.timeline.entries
-        for ref in {entries[0]["ref"], entries[index]["ref"]}:
-            if (item.path, ref) not in self.outputs:
-                key = ("timeline", next(_ids), item.path, ref)
+        return entries[0]["ref"], entries[index]["ref"]
+
+    def show_checkpoint(self, index: int) -> None:
+        """The marked regions of the current image as timeline entry ``index`` restores them,
+        next to the parent's (entry 0: the parent next to the input)."""
+        item = self._timeline_item()
+        if item is not None:
+            self._want = (item.path, index, False)
+            self._request_regions()
+
+    def show_whole(self, index: int) -> None:
+        """The whole current image as timeline entry ``index`` restores it, next to the
+        parent's (slow on big images: on demand only)."""
+        item = self._timeline_item()
+        if item is None:
+            return
+        self._want = (item.path, index, True)
+        entries = self.timeline.entries
+        for ref in dict.fromkeys(self._entry_refs(index)):
+            if (item.path, ref, None) not in self.outputs:
+                key = ("whole", next(_ids), item.path, ref)
                 self.keys.add(key)
-                self.outputs[(item.path, ref)] = None   # under way
+                self.outputs[(item.path, ref, None)] = None   # under way
                 self.ctx.submit(restore_item_job, self.page.restore_spec(item, ref), key,
                                 title=f"Restoring {item.name} with {entries[index]['label']}",
                                 quiet=True)
-        self._show()
+        self._show_whole()
 
-    def _show(self) -> None:
+    def _timeline_item(self):
         item = self.page.current_item()
-        if self._want is None or item is None or item.path != self._want[0]:
+        if item is None or item.image is None or not self.timeline.entries:
+            self.ctx.status("Select an image to see how the checkpoints restore it.")
+            return None
+        return item
+
+    def _request_regions(self) -> None:
+        """Restore what the wanted entry still lacks (one job at a time: scrubbing on while
+        it runs asks again for the latest entry when it ends)."""
+        from ..finetune.regions import RegionRequest, region_job, region_key
+
+        item = self.page.current_item()
+        if self._busy is not None or self._want is None or self._want[2] or item is None \
+                or item.path != self._want[0]:
             return
-        entries = self.timeline.entries
         index = self._want[1]
-        parent = self.outputs.get((item.path, entries[0]["ref"]))
-        chosen = self.outputs.get((item.path, entries[index]["ref"]))
+        regions, note = self.regions(item)
+        self.timeline.strip.set_note(note)
+        if not regions:
+            self.timeline.strip.set_tiles([])
+            self.ctx.status(note)
+            return
+        refs = self._entry_refs(index)
+        wanted = [region_key(r, ref) for r in regions for ref in refs]
+        have = {k: self.outputs[k] for k in wanted if self.outputs.get(k) is not None}
+        base = item.result.pixels if item.result is not None else None
+        left_key = (item.path, refs[0], tuple(r.box for r in regions), base)
+        same = self._left is not None and self._left[0][:3] == left_key[:3] \
+            and self._left[0][3] is base
+        left = self._left[1] if same else None
+        request = RegionRequest(refs, self.page.restore_spec(item, refs[1]), tuple(regions),
+                                have, base, left_input=index == 0, left=left)
+        self._left_key = left_key
+        key = ("regions", next(_ids), item.path, index)
+        self.keys.add(key)
+        self._busy, self._asked, self._note = key, regions, note
+        label = self.timeline.entries[index]["label"]
+        self.ctx.submit(region_job, request, key, title=f"Restoring the regions with {label}",
+                        device=IO if len(have) == len(wanted) else None, quiet=True)
+
+    def _regions_done(self, key, result: dict) -> None:
+        self.outputs.update(result["patches"])
+        item = self.page.current_item()
+        if self._want != (key[2], key[3], False) or item is None or item.path != key[2]:
+            self._request_regions()   # the user moved on meanwhile
+            return
+        index = key[3]
+        label = self.timeline.entries[index]["label"]
+        views = result["views"]
+        self.timeline.strip.set_tiles(result["thumbs"])
+        legend = f"{'input' if index == 0 else 'parent'} | {label}"
+        self.timeline.strip.set_note(f"{self._note}\n{legend}" if self._note else legend)
+        self._shown_boxes = []
+        if views is not None:
+            if index > 0:   # the parent's side, kept so the next entry reuses it (and its layer)
+                self._left = (self._left_key, views[0])
+            depth = item.image.info.bit_depth
+            labels = ("Before", "parent") if index == 0 else ("parent", label)
+            self.page.viewer.set_images(views[0], views[1], depth, keep_view=True, labels=labels)
+            scale = views[1].shape[0] / item.image.pixels.shape[0]
+            self._shown_boxes = [QRectF(x * scale, y * scale, w * scale, h * scale)
+                                 for x, y, w, h in (r.box for r in self._asked)]
+        self.tool.regions = self._shown_boxes
+        self._repaint()
+
+    def focus_region(self, i: int) -> None:
+        """Zoom the viewer onto the i-th region of the strip (when it is on this image)."""
+        if not 0 <= i < len(self._shown_boxes):
+            return
+        r = self._shown_boxes[i]
+        state, size = self.page.viewer.state, self.page.viewer.canvas_a.size()
+        state.center = r.center()
+        state.set_zoom(min(size.width() / (1.6 * r.width()), size.height() / (1.6 * r.height())))
+
+    def _show_whole(self) -> None:
+        item = self.page.current_item()
+        if self._want is None or not self._want[2] or item is None or item.path != self._want[0]:
+            return
+        index = self._want[1]
+        parent_ref, ref = self._entry_refs(index)
+        parent = self.outputs.get((item.path, parent_ref, None))
+        chosen = self.outputs.get((item.path, ref, None))
         if parent is None or chosen is None:
             return
+        self.tool.regions = []
         depth = item.image.info.bit_depth
         if index == 0:
             self.page.viewer.set_images(item.image.pixels, parent, depth, keep_view=True,
                                         labels=("Before", "parent"))
         else:
             self.page.viewer.set_images(parent, chosen, depth, keep_view=True,
-                                        labels=("parent", entries[index]["label"]))
+                                        labels=("parent", self.timeline.entries[index]["label"]))
 
     def register_checkpoint(self, index: int) -> None:
         from ..finetune.jobs import RegisterRequest, register_checkpoint_job
@@ -261,13 +415,18 @@ class Marking(QObject):
         if key not in self.keys:
             return
         self.keys.discard(key)
-        if key[0] == "timeline":
+        if key[0] == "regions":
+            self._busy = None
+            if event.status == "done" and event.result is not None:
+                self._regions_done(key, event.result)
+            return
+        if key[0] == "whole":
             out = event.result
             if event.status == "done" and out is not None:
-                self.outputs[(key[2], key[3])] = out.pixels
-                self._show()
+                self.outputs[(key[2], key[3], None)] = out.pixels
+                self._show_whole()
             else:
-                self.outputs.pop((key[2], key[3]), None)
+                self.outputs.pop((key[2], key[3], None), None)
             return
         result = event.result or {}
         if key[0] == "register":
@@ -284,9 +443,15 @@ class Marking(QObject):
     def _failed(self, key, event) -> None:
         if key in self.keys:
             self.keys.discard(key)
-            if key[0] == "timeline":
-                self.outputs.pop((key[2], key[3]), None)
-            what = {"timeline": "restore with that checkpoint",
+            if key[0] == "whole":
+                self.outputs.pop((key[2], key[3], None), None)
+            if key[0] == "regions":
+                self._busy = None
+                self.timeline.strip.set_note(f"Could not restore the regions: {event.message}")
+                if self._want is not None and self._want[:2] != (key[2], key[3]):
+                    self._request_regions()   # the user scrubbed on meanwhile
+            what = {"whole": "restore with that checkpoint",
+                    "regions": "restore the regions with that checkpoint",
                     "register": "register the checkpoint"}.get(key[0], "add the example")
             self.ctx.status(f"Could not {what}: {event.message}")
 

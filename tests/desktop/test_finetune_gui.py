@@ -115,15 +115,46 @@ def test_mark_add_finetune_register(make_window, tmp_path, images, qtbot):
     assert card["parent"] == parent and len(card["examples"]) == 2
     assert {e["kind"] for e in card["examples"]} == {"pair"}
 
-    # 4. the timeline under the viewer: scrub to the first checkpoint, see it next to the parent
+    # 4. the timeline under the viewer: scrub to the first checkpoint; the two marked regions
+    # (restored alone) show next to the parent's, in the strip and in the viewer
     bar = page.marking.timeline
     assert bar.isVisible() and len(bar.entries) == dialog.timeline.count()
     bar.slider.setValue(1)
-    qtbot.waitUntil(lambda: page.viewer.labels() == ("parent", bar.entries[1]["label"]),
-                    timeout=15000)
+    qtbot.waitUntil(lambda: page.viewer.labels() == ("parent", bar.entries[1]["label"])
+                    and len(bar.strip.tiles) == 2, timeout=15000)
     assert "dB on your examples" in bar.label.text()
+    assert [t.text().split(" · ")[1] for t in bar.strip.tiles] == ["40×32", "40×36"]
+    qtbot.waitUntil(lambda: not page.viewer.layers_pending, timeout=5000)
+    parent_view = page.viewer.before_layer.pixels
+    step_view = page.viewer.after_layer.pixels
+    inside = np.zeros(step_view.shape[:2], bool)
+    for x, y, w, h in ((4, 4, 40, 32), (20, 24, 40, 36)):
+        inside[y:y + h, x:x + w] = True
+    assert np.array_equal(parent_view[~inside], step_view[~inside])   # only the regions change
+    assert np.abs(parent_view[inside] - step_view[inside]).max() > 1e-3
     dialog.hide()
     shoot(window, tmp_path, "4-timeline.png")
+
+    # scrub on and back: the parent's side is the same picture (not converted again), and the
+    # regions already restored come from the cache
+    bar.slider.setValue(2)
+    qtbot.waitUntil(lambda: page.viewer.labels() == ("parent", bar.entries[2]["label"]),
+                    timeout=15000)
+    assert page.viewer.before_layer.pixels is parent_view
+    bar.slider.setValue(1)
+    qtbot.waitUntil(lambda: page.viewer.labels() == ("parent", bar.entries[1]["label"]),
+                    timeout=15000)
+    assert np.array_equal(page.viewer.after_layer.pixels, step_view)
+
+    # ... and Whole image restores all of it: the regions equal its pixels (enough context)
+    bar.whole_button.click()
+    whole_key = (item.path, bar.entries[1]["ref"], None)
+    qtbot.waitUntil(lambda: page.marking.outputs.get(whole_key) is not None
+                    and page.viewer.after_layer.pixels is page.marking.outputs[whole_key],
+                    timeout=15000)
+    whole = page.marking.outputs[whole_key]
+    assert np.abs(whole[inside] - step_view[inside]).max() < 1e-4
+    assert page.viewer.labels() == ("parent", bar.entries[1]["label"])
     bar.register_button.click()
     chosen = f"{model}-step{bar.entries[1]['label'].split()[-1]}"
     qtbot.waitUntil(lambda: find_model(chosen) is not None, timeout=10000)
@@ -137,3 +168,43 @@ def test_mark_add_finetune_register(make_window, tmp_path, images, qtbot):
     assert region_psnr(after, clean, box) > region_psnr(before, clean, box) + 0.5
     shoot(window, tmp_path, "5-finetuned.png")
     dialog.close()
+
+
+def test_timeline_without_marks_uses_the_examples_and_reports_a_broken_checkpoint(
+        make_window, tmp_path, images, qtbot):
+    parent = train_parent(tmp_path)
+    photo = images.write_png(tmp_path / "photo.png", smooth_image(np.random.default_rng(3), 48))
+    window = make_window()
+    page = window.restore_page
+    page._photo = str(photo)
+    page.refresh_models()
+    assert page.picker.select(parent)
+    restore(page, images, qtbot)
+    marking = page.marking
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    images.write_png(examples / "other-0-0-16x16.png", smooth_image(np.random.default_rng(4), 16))
+    marking.run_examples = examples
+    checkpoint = find_model(parent).path   # a stand-in checkpoint; then one that is gone
+    marking.timeline.set_run(parent, None, [{"step": 5, "path": str(checkpoint), "psnr": None},
+                                            {"step": 9, "path": str(tmp_path / "gone")}])
+    bar = marking.timeline
+
+    # no marks on this image: the examples' crops are compared, and the strip says so
+    bar.slider.setValue(1)
+    qtbot.waitUntil(lambda: len(bar.strip.tiles) == 1, timeout=15000)
+    assert "no marked regions" in bar.strip.note.text().lower()
+    assert page.viewer.labels() == ("Before", "After")   # the viewer keeps the image as it was
+
+    # a checkpoint that cannot load: a status line, and the timeline goes on working
+    bar.slider.setValue(2)
+    qtbot.waitUntil(lambda: "Could not restore the regions" in window.statusBar().currentMessage(),
+                    timeout=15000)
+    assert marking._busy is None
+    marking.set_region(8, 8, 24, 20)
+    bar.slider.setValue(1)
+    qtbot.waitUntil(lambda: page.viewer.labels() == ("parent", "step 5")
+                    and [t.text() for t in bar.strip.tiles] == ["region 1 · 24×20"], timeout=15000)
+    zoom = page.viewer.state.zoom
+    bar.strip.tiles[0].click()   # look at it: the viewer zooms onto the region
+    assert page.viewer.state.center == QPointF(20, 18) and page.viewer.state.zoom > zoom
