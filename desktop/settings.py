@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
-VIEWER_MODES = ("split", "side", "difference", "blink")
+VIEWER_MODES = ("split", "side", "difference", "blink", "compare")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MAX_FILE_BYTES = 8 << 20   # a settings file larger than this is not ours
 MAX_DEPTH = 32             # nesting a settings value may have

@@ -84,6 +84,7 @@ class ScheduleConfig:
 @dataclass
 class ValConfig:
     every: int = 0                 # steps between validations, 0 = only at the end
+    every_minutes: float = 0.0     # also validate (and checkpoint) after this much stepping time
     crop: int = 0                  # centre crop of validation targets, 0 = 2 x data.crop
     y_channel: bool = False        # PSNR/SSIM on luma (SR convention)
     border: int = -1               # pixels cut from each side, -1 = the SR scale (1 -> 0)
@@ -256,6 +257,7 @@ def _check(cfg: RunConfig) -> None:
     for name in ("epochs", "warmup", "minutes"):
         positive(getattr(cfg.schedule, name), f"schedule.{name}", zero_ok=True)
     positive(cfg.schedule.step_every, "schedule.step_every")
+    positive(cfg.val.every_minutes, "val.every_minutes", zero_ok=True)
     positive(cfg.watchdog.lr_factor, "watchdog.lr_factor")
     if not isinstance(cfg.loss, dict) or not cfg.loss:
         raise ConfigError("[loss] needs at least one term, e.g. l1 = 1.0")

@@ -116,7 +116,10 @@ def finetune_config(entry, spec: FinetuneSpec, examples: int = 0) -> RunConfig:
     raw["optim"] = {**raw["optim"], "lr": lr, "ema": 0.0}
     raw["schedule"] = {**raw["schedule"], "steps": spec.steps, "epochs": 0, "minutes": spec.minutes,
                        "warmup": min(20, spec.steps // 10), "decay": "cosine", "min_lr": lr / 10}
-    raw["val"] = {**raw["val"], "every": every}
+    # validations by steps and, when the budget is time, by time too: a slow machine that
+    # runs out of minutes before the steps still gets its timeline
+    raw["val"] = {**raw["val"], "every": every,
+                  "every_minutes": spec.minutes / max(1, spec.validations) if spec.minutes else 0.0}
     raw["checkpoint"] = {"every": every}
     raw["data"] = {**raw["data"], "workers": 0}
     raw["research"] = {}

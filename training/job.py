@@ -92,6 +92,7 @@ class _Run:
         self.best: dict = {}            # {"step", "psnr"} of the best validation so far
         self.train_s = 0.0              # seconds spent stepping, over all sessions of the run
         self.session_s0 = 0.0           # train_s when this session started (time budgets count from it)
+        self.last_val_s = 0.0           # train_s at the last validation (val.every_minutes)
         self.registered = False         # a resumed run had registered its model already
 
     def train_state(self) -> dict:
@@ -273,13 +274,25 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
             yield Progress(run.step, total, f"step {run.step}/{total} {1 / step_time:.2f} it/s",
                            eta_s=step_time * (total - run.step))
             run.watchdog.keep(run.step, loop.full_state)
-            if rank == 0 and cfg.val.every and run.step % cfg.val.every == 0 and run.step < total:
+            stepped = cfg.val.every and run.step % cfg.val.every == 0
+            timed = rank == 0 and val_time_due(run)
+            if rank == 0 and (stepped or timed) and run.step < total:
+                run.last_val_s = run.train_s
                 yield from run.validate(data.val)
-            if cfg.checkpoint.every and run.step % cfg.checkpoint.every == 0 and run.step < total:
+            if run.step < total and (timed or cfg.checkpoint.every
+                                     and run.step % cfg.checkpoint.every == 0):
                 yield from run.save_checkpoint()
     finally:
         del batches   # ends loader workers
     yield from run.save_checkpoint()
+
+
+def val_time_due(run: _Run) -> bool:
+    """``val.every_minutes`` of stepping time since the last validation (a time budget on a
+    machine of unknown speed still gets its validations and checkpoints, e.g. a fine-tune's
+    timeline)."""
+    every = run.cfg.val.every_minutes
+    return bool(every) and run.train_s - max(run.last_val_s, run.session_s0) >= every * 60
 
 
 def out_of_time(run: _Run) -> bool:

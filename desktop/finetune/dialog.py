@@ -33,7 +33,7 @@ class FinetuneDialog(QDialog):
         self.handle = None
         self.result: dict = {}
         self.setWindowTitle(f"Fine-tune {title}")
-        self.resize(1000, 760)
+        self.resize(1040, 900)   # room for the curves beside the form and the timeline
         self.about = QLabel("", objectName="hint")
         self.about.setWordWrap(True)
         self.minutes = QDoubleSpinBox(decimals=1, minimum=0.1, maximum=600.0, value=3.0,

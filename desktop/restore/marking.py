@@ -380,6 +380,17 @@ class Marking(QObject):
         state.center = r.center()
         state.set_zoom(min(size.width() / (1.6 * r.width()), size.height() / (1.6 * r.height())))
 
+    def compare_sources(self, item) -> list[tuple[str, str, object]]:
+        """The timeline's whole-image outputs of ``item`` (parent, checkpoints) for the
+        compare panes, as (text, key, pixels)."""
+        out = []
+        for i, entry in enumerate(self.timeline.entries):
+            pixels = self.outputs.get((item.path, entry["ref"], None))
+            if pixels is not None:
+                text = "fine-tune parent" if i == 0 else f"fine-tuned, {entry['label']}"
+                out.append((text, f"timeline:{entry['ref']}", pixels))
+        return out
+
     def _show_whole(self) -> None:
         item = self.page.current_item()
         if self._want is None or not self._want[2] or item is None or item.path != self._want[0]:
@@ -392,12 +403,14 @@ class Marking(QObject):
             return
         self.tool.regions = []
         depth = item.image.info.bit_depth
+        sources = self.page.compare_sources(item) if item.result is not None else None
         if index == 0:
             self.page.viewer.set_images(item.image.pixels, parent, depth, keep_view=True,
-                                        labels=("Before", "parent"))
+                                        labels=("Before", "parent"), sources=sources)
         else:
             self.page.viewer.set_images(parent, chosen, depth, keep_view=True,
-                                        labels=("parent", self.timeline.entries[index]["label"]))
+                                        labels=("parent", self.timeline.entries[index]["label"]),
+                                        sources=sources)
 
     def register_checkpoint(self, index: int) -> None:
         from ..finetune.jobs import RegisterRequest, register_checkpoint_job

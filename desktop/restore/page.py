@@ -370,7 +370,8 @@ class RestorePage(RestoreActions, KeptResults, QWidget):
                               if other is not None else (item.result.image.pixels,
                                                          ("Before", "After")))
             self.viewer.set_images(before, item.result.pixels, item.result.image.info.bit_depth,
-                                   keep_view=True, labels=labels)
+                                   keep_view=True, labels=labels,
+                                   sources=self.compare_sources(item))
         elif item.image is not None:
             self.viewer.set_images(item.image.pixels, None, item.image.info.bit_depth,
                                    keep_view=True)
@@ -391,6 +392,14 @@ class RestorePage(RestoreActions, KeptResults, QWidget):
             return []
         return [("Input", 0)] + [(f"#{self.queue.row_of(o) + 1} {o.result.model}", o.id)
                                  for o in self._same_image_results(item)]
+
+    def compare_sources(self, item: QueueItem) -> list[tuple[str, int, object]]:
+        """What the compare panes offer: the input, this result, then "Compare with"'s others."""
+        choices = self._compare_choices(item)
+        mine = (f"#{self.queue.row_of(item) + 1} {item.result.model}", item.id)
+        rows = [(text, key, self.queue.by_id(key).result.pixels if key else
+                 item.result.image.pixels) for text, key in choices[:1] + [mine] + choices[1:]]
+        return rows + self.marking.compare_sources(item)
 
     def compared_with(self, item: QueueItem) -> QueueItem | None:
         """The other row whose result the viewer shows as "before", if the user chose one."""

@@ -1,24 +1,27 @@
-"""Before/after viewer: split, side by side, difference and blink, with a pixel readout."""
+"""Before/after viewer: split, side by side, difference, blink, compare; a pixel readout."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QSizePolicy,
                                QToolButton, QVBoxLayout, QWidget)
 
 from . import render_worker
+from .compare_grid import CompareGrid, ShownCanvas
 from .images import ImageLayer
 from .modes import DifferenceRenderer, MessageRenderer, SingleRenderer, SplitRenderer
 from .view import Canvas, ViewState
 
 SYNC_PIXELS = 1 << 18   # images up to this many pixels convert at once (a few ms, no flicker)
-MODES = {"split": "Split", "side": "Side by side", "difference": "Difference", "blink": "Blink"}
+MODES = {"split": "Split", "side": "Side", "difference": "Diff", "blink": "Blink",
+         "compare": "Compare"}   # short: the bar must fit the viewer at 1280 px wide
 MODE_TIPS = {
     "split": "Before left of the divider, after right; drag the divider (1)",
     "side": "Before and after next to each other, zoomed and panned together (2)",
     "difference": "Heatmap of how much each pixel changed (3)",
     "blink": "One image at a time; click again or press B to flip before/after",
+    "compare": "2-4 panes zoomed together, each showing a source you pick; B blinks them (5)",
 }
 
 
@@ -57,9 +60,16 @@ class Viewer(QWidget):
         self.split = SplitRenderer(None, None)
 
         self.canvas_a = Canvas(self.state)
-        self.canvas_b = Canvas(self.state)
+        self.canvas_b = ShownCanvas(self.state)   # hidden but in split mode: must not refit
         self.canvas_b.hide()
-        for canvas in (self.canvas_a, self.canvas_b):
+        self.grid = CompareGrid(self.state, SYNC_PIXELS)   # the compare mode's panes
+        self.grid.hide()
+        self.grid.difference_failed.connect(self.difference_failed)
+        self.grid.image_failed.connect(self.image_failed)
+        self._compare_count = 0
+        self._refit_soon = QTimer(self, singleShot=True, interval=0)   # dies with the viewer
+        self._refit_soon.timeout.connect(self._refit)
+        for canvas in (self.canvas_a, self.canvas_b, self.grid):
             canvas.hovered.connect(self._hover)
             canvas.left.connect(lambda: self._set_readout(""))
 
@@ -87,15 +97,17 @@ class Viewer(QWidget):
         in_b = QToolButton(text="+", toolTip="Zoom in (Ctrl++)")
         in_b.clicked.connect(lambda: self.zoom_by(1.25))
         self.zoom_label = QLabel("100%", objectName="hint")
-        self.zoom_label.setMinimumWidth(48)
+        self.zoom_label.setMinimumWidth(44)
+        for b in (out_b, in_b):
+            b.setFixedWidth(28)   # one character: no need for the padding of a word
         self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         for w in (self.fit_button, self.one_button, out_b, self.zoom_label, in_b):
             w.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             top.addWidget(w)
-        top.addSpacing(8)
+        top.addSpacing(4)
         self.reference_button = QToolButton(
-            text="Reference…", toolTip="Compare the result and the input with a clean "
-                                       "reference image (PSNR, SSIM)")
+            text="Ref…", toolTip="Compare the result and the input with a clean reference "
+                                 "image (PSNR, SSIM)")
         self.reference_button.clicked.connect(self.reference_requested)
         self.reference_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         top.addWidget(self.reference_button)
@@ -106,6 +118,7 @@ class Viewer(QWidget):
         canvases.setSpacing(2)
         canvases.addWidget(self.canvas_a)
         canvases.addWidget(self.canvas_b)
+        canvases.addWidget(self.grid)
 
         info = QWidget(objectName="infoBar")
         bottom = QHBoxLayout(info)
@@ -143,10 +156,13 @@ class Viewer(QWidget):
     # ------------------------------------------------------------------ images
     def set_images(self, before: np.ndarray | None, after: np.ndarray | None = None,
                    bit_depth: int = 8, keep_view: bool = False,
-                   labels: tuple[str, str] = ("Before", "After")) -> None:
+                   labels: tuple[str, str] = ("Before", "After"),
+                   sources: list | None = None) -> None:
         """Show an input and (optionally) its result; the scene is the result's pixel grid.
 
-        ``labels`` name the two sides (another model's result can stand for "Before")."""
+        ``labels`` name the two sides (another model's result can stand for "Before").
+        ``sources`` ((text, key, pixels) each) are what the compare panes offer; None keeps
+        those they have."""
         self.depth_max = 65535 if bit_depth == 16 else 255
         self._diff = None
         self._diff_token += 1
@@ -156,6 +172,9 @@ class Viewer(QWidget):
         self.layers_pending = False
         self._set_readout("")
         scene = after if after is not None else before
+        if sources is not None or scene is None:
+            self.grid.set_sources(sources or [])
+        self.grid.depth_max = self.depth_max
         if scene is None:
             self.before_layer = self.after_layer = None
             self.state.scene = QSize(0, 0)
@@ -168,7 +187,7 @@ class Viewer(QWidget):
         old = QSize(self.state.scene)
         if not keep_view or old != QSize(sw, sh):
             self.state.fitted = True
-        self.state.set_scene(QSize(sw, sh), self.canvas_a.size())
+        self.state.set_scene(QSize(sw, sh), self._view_size())
         text = f"{before.shape[1]}×{before.shape[0]}" if before is not None else ""
         if after is not None and before is not None and after.shape[:2] != before.shape[:2]:
             text += f" → {sw}×{sh}" if labels[0] == "Before" else f" vs {sw}×{sh}"
@@ -231,8 +250,12 @@ class Viewer(QWidget):
             box.addItem(text, data)
         box.setCurrentIndex(max(box.findData(current), 0))
         box.blockSignals(False)
-        for w in (self.compare_label, box):
-            w.setVisible(len(choices) > 1)
+        self._compare_count = len(choices)
+        self._show_compare_box()
+
+    def _show_compare_box(self) -> None:
+        for w in (self.compare_label, self.compare_box):   # the compare panes have their own
+            w.setVisible(self._compare_count > 1 and self.mode != "compare")
 
     def labels(self) -> tuple[str, str]:
         """What the two sides are called now."""
@@ -316,6 +339,12 @@ class Viewer(QWidget):
             button.setChecked(result and key == self.mode)
         self.mode_group.setExclusive(True)
         self.canvas_b.setVisible(result and self.mode == "side")
+        grid = result and self.mode == "compare"
+        if grid != self.grid.isVisibleTo(self):   # other canvases now: refit once laid out
+            self._refit_soon.start()
+        self.canvas_a.setVisible(not grid)
+        self.grid.setVisible(grid)
+        self._show_compare_box()
         if not result:
             if self.before_layer is None:
                 self.canvas_a.set_renderer(MessageRenderer(self.message))
@@ -330,6 +359,10 @@ class Viewer(QWidget):
             before, after = self.labels()
             self.canvas_a.set_renderer(SingleRenderer(self.before_layer, before))
             self.canvas_b.set_renderer(SingleRenderer(self.after_layer, after))
+        elif self.mode == "compare":
+            self.grid.busy = self.layers_pending   # its layers would be converted twice
+            self.grid.adopt((self.before_layer, self.after_layer))
+            self.grid.refresh()
         elif self.mode == "difference":
             self._request_difference()
             layer, peak = self._diff or (None, 1.0)
@@ -341,8 +374,17 @@ class Viewer(QWidget):
             self.canvas_a.set_renderer(SingleRenderer(layer, label))
 
     # -------------------------------------------------------------------- zoom
+    def _view_size(self) -> QSize:
+        """The size of the canvas the view is fitted to (the first pane in compare mode)."""
+        return (self.grid.panes[0].canvas.size() if self.grid.isVisible()
+                else self.canvas_a.size())
+
     def fit(self) -> None:
-        self.state.fit(self.canvas_a.size())
+        self.state.fit(self._view_size())
+
+    def _refit(self) -> None:
+        if self.state.fitted:
+            self.fit()
 
     def one_to_one(self) -> None:
         self.state.set_zoom(1.0)
@@ -365,6 +407,8 @@ class Viewer(QWidget):
         if layer is None or x < 0 or y < 0 or x >= self.state.scene.width() \
                 or y >= self.state.scene.height():
             return ""
+        if self.grid.isVisible():   # up to 4 panes: a compact line
+            return "  ".join([f"{int(x)},{int(y)}"] + self.grid.readout(x, y, self._fmt))
         parts = [f"x {int(x):>4d}  y {int(y):>4d}"]
         if self.before_layer is not None:
             bx, by = int(x // self.before_layer.scale), int(y // self.before_layer.scale)
@@ -383,8 +427,10 @@ class Viewer(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         keys = {Qt.Key.Key_1: "split", Qt.Key.Key_2: "side", Qt.Key.Key_3: "difference",
-                Qt.Key.Key_4: "blink"}
-        if event.key() == Qt.Key.Key_B and self.has_result():
+                Qt.Key.Key_4: "blink", Qt.Key.Key_5: "compare"}
+        if event.key() == Qt.Key.Key_B and self.mode == "compare" and self.has_result():
+            self.grid.blink()
+        elif event.key() == Qt.Key.Key_B and self.has_result():
             self.toggle_blink()
         elif event.key() in keys and self.has_result() and not event.modifiers():
             self.set_mode(keys[event.key()])

@@ -155,6 +155,10 @@ def test_mark_add_finetune_register(make_window, tmp_path, images, qtbot):
     whole = page.marking.outputs[whole_key]
     assert np.abs(whole[inside] - step_view[inside]).max() < 1e-4
     assert page.viewer.labels() == ("parent", bar.entries[1]["label"])
+    # the whole-image outputs are what the Compare panes offer beside the input and result
+    offered = {s.text: s.pixels for s in page.viewer.grid.sources}
+    assert offered["fine-tune parent"] is page.marking.outputs[(item.path, bar.entries[0]["ref"], None)]
+    assert offered[f"fine-tuned, {bar.entries[1]['label']}"] is whole and "Input" in offered
     bar.register_button.click()
     chosen = f"{model}-step{bar.entries[1]['label'].split()[-1]}"
     qtbot.waitUntil(lambda: find_model(chosen) is not None, timeout=10000)

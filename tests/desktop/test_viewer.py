@@ -112,7 +112,7 @@ def test_wheel_zoom_keeps_the_point_under_the_cursor(viewer):
     assert after.y() == pytest.approx(under.y(), abs=1e-6)
 
 
-def test_fit_and_one_to_one(viewer):
+def test_fit_and_one_to_one(viewer, qtbot):
     viewer.set_images(solid(1000, 2000, 0.5), None)
     canvas = viewer.canvas_a
     assert viewer.state.zoom < 1
@@ -123,6 +123,7 @@ def test_fit_and_one_to_one(viewer):
     assert viewer.zoom_label.text() == "100%"
     viewer.fit()
     assert viewer.state.fitted
+    qtbot.waitUntil(lambda: not viewer.layers_pending)   # its layer job ends with the test
 
 
 def test_pixels_are_sharp_squares_at_high_zoom(viewer):

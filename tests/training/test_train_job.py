@@ -219,3 +219,20 @@ def test_heartbeat_goes_on_and_a_stale_one_reads_interrupted():
     assert experiments.find(1).status == "interrupted"
     exp.update(heartbeat=dt.datetime.now().isoformat(timespec="seconds"))
     assert experiments.find(1).status == "running"
+
+
+def test_a_time_budget_validates_and_checkpoints_by_stepping_time(images, monkeypatch):
+    """val.every_minutes: a run on a slow machine still validates (and keeps a checkpoint) as
+    its stepping time passes, whatever its step count; here each step "takes" 0.5 s."""
+    clock = iter(np.arange(0, 1000, 0.5))   # two calls a step
+
+    class SlowTime:
+        perf_counter = staticmethod(lambda: float(next(clock)))
+
+    monkeypatch.setattr(job, "time", SlowTime)
+    events, final = run(images, "schedule.steps=7", f"val.every_minutes={1 / 60}",
+                        "checkpoint.every=0")
+    validated = [e.step for e in events if isinstance(e, Metric) and e.name == "val/psnr"]
+    saved = [e for e in events if isinstance(e, Saved) and e.kind == "checkpoint"]
+    assert validated == [2, 4, 6, 7]       # every 1 s of stepping, then the final one
+    assert len(saved) == 4
