@@ -1,16 +1,18 @@
-"""The main window: navigation between the pages, menus, status bar, drops, a clean close."""
+"""The main window: navigation between the pages, status bar, drops, a clean close (its menus
+are in :mod:`desktop.menus`)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QByteArray, QObject, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QMainWindow,
                                QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from . import theme
 from .bridge import JobBridge
+from .menus import build_menus
 from .pages import PAGES, AppContext, build_page
 from .settings import Settings, SettingsDialog
 
@@ -59,7 +61,8 @@ class MainWindow(QMainWindow):
         self.ctx = AppContext(self.settings, self.runner, self.bridge,
                               lambda title, text: self.ask(title, text), self)
         self._build()
-        self._build_menus()
+        self.actions = build_menus(self)            # by name: "open", "paste", "dark", ...
+        self.dark_action = self.actions["dark"]
         self._connect()
         self._restore_geometry()
         if restore_workspace:
@@ -106,68 +109,6 @@ class MainWindow(QMainWindow):
         self.engine_ready = False
         self._engine_status.ready.connect(self._engine_ready)
 
-    def _build_menus(self) -> None:
-        rp, mb = self.restore_page, self.menuBar()
-        self.actions: dict[str, QAction] = {}
-
-        def act(menu, name, text, slot, shortcut=None, **kw) -> QAction:
-            a = QAction(text, self, **kw)
-            if shortcut:
-                a.setShortcuts([QKeySequence(s) for s in (shortcut if isinstance(shortcut, list)
-                                                          else [shortcut])])
-            a.triggered.connect(slot)
-            menu.addAction(a)
-            self.actions[name] = a
-            return a
-
-        f = mb.addMenu("&File")
-        act(f, "open", "&Open Images…", lambda: self._on_restore(rp.open_files), "Ctrl+O")
-        act(f, "open_folder", "Open &Folder…", lambda: self._on_restore(rp.open_folder), "Ctrl+Shift+O")
-        act(f, "paste", "&Paste Image", lambda: self._on_restore(rp.paste), "Ctrl+V")
-        f.addSeparator()
-        act(f, "save", "&Save Result…", lambda: rp.save_current(), "Ctrl+S")
-        act(f, "save_all", "Save &All Results…", lambda: rp.save_all(), "Ctrl+Shift+S")
-        f.addSeparator()
-        act(f, "reference", "Compare with &Reference…", lambda: rp.set_reference(), "Ctrl+R")
-        f.addSeparator()
-        act(f, "quit", "&Quit", self.close, "Ctrl+Q")
-
-        e = mb.addMenu("&Edit")
-        act(e, "run", "&Restore Selected", lambda: self._on_restore(rp.run_selected), "Ctrl+Return")
-        act(e, "run_all", "Restore A&ll", lambda: self._on_restore(rp.run_all), "Ctrl+Shift+Return")
-        act(e, "cancel", "&Cancel Selected",
-            lambda: [rp.cancel(i) for i in rp.queue_view.selected_items()], "Ctrl+.")
-        e.addSeparator()
-        act(e, "remove", "Re&move from Queue",
-            lambda: [rp.remove(i) for i in rp.queue_view.selected_items()], "Del")
-        act(e, "clear", "Clear &Queue", rp.clear_queue)
-        e.addSeparator()
-        act(e, "settings", "&Settings…", self.open_settings, "Ctrl+,")
-
-        v = mb.addMenu("&View")
-        viewer = rp.viewer
-        act(v, "fit", "Zoom to &Fit", viewer.fit, "Ctrl+0")
-        act(v, "one", "&Actual Pixels (1:1)", viewer.one_to_one, "Ctrl+1")
-        act(v, "zoom_in", "Zoom &In", lambda: viewer.zoom_by(1.25), ["Ctrl++", "Ctrl+="])
-        act(v, "zoom_out", "Zoom &Out", lambda: viewer.zoom_by(0.8), "Ctrl+-")
-        v.addSeparator()
-        for i, (mode, text) in enumerate((("split", "&Split"), ("side", "Side &by Side"),
-                                          ("difference", "&Difference"))):
-            act(v, f"mode_{mode}", text, lambda _=False, m=mode: viewer.set_mode(m), str(i + 1))
-        act(v, "blink", "B&link Before/After", viewer.toggle_blink, "B")
-        v.addSeparator()
-        self.dark_action = act(v, "dark", "Dark &Theme", self._toggle_theme, "Ctrl+Shift+T",
-                               checkable=True)
-        self.dark_action.setChecked(theme.current() == "dark")
-        v.addSeparator()
-        for i, name in enumerate(PAGES):
-            act(v, f"page_{name}", f"Go to {name}", lambda _=False, n=name: self.show_page(n),
-                f"Alt+{i + 1}")
-
-        h = mb.addMenu("&Help")
-        act(h, "data", "Open &Data Folder", self.open_data_folder)
-        act(h, "about", "&About RestoreLab", self.about)
-
     def _connect(self) -> None:
         self.nav.currentRowChanged.connect(self._nav_changed)
         self.ctx.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
@@ -206,10 +147,6 @@ class MainWindow(QMainWindow):
         page = self.pages[PAGES[row]]
         if hasattr(page, "on_shown"):
             page.on_shown()
-
-    def _on_restore(self, fn) -> None:
-        self.show_page("Restore")
-        fn()
 
     # ------------------------------------------------------------- status bar
     def _show_device(self, text: str | None = None) -> None:
@@ -280,7 +217,7 @@ class MainWindow(QMainWindow):
         if not self.settings.save():
             self.ctx.status(self.settings.load_error)
 
-    def _toggle_theme(self) -> None:
+    def toggle_theme(self) -> None:
         self.apply_settings({"theme": "dark" if self.dark_action.isChecked() else "light"})
 
     def _restore_geometry(self) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:   # imported when a job runs: `--help` and listings need no numpy
     from desktop.terminal import TerminalProgress
@@ -34,6 +34,29 @@ def run_job(job, spec: Any, *, device: str = "cpu", title: str = "", quiet: bool
     if not isinstance(handle.final, Finished) and printer.final is None:
         printer.failures += 1
     return printer
+
+
+def run_training(job, spec: Any, args, *, device: str, title: str,
+                 summary: Callable[[str, dict], str]) -> int:
+    """Run a training-like job (train, finetune) to its end on ``device`` ("auto" resolved
+    here) and report it: the result as JSON with ``--json``, else ``summary(status, result)``
+    when it says something. Exit code 0 when the run finished or was stopped (it saved), else 1."""
+    from engine.devices import resolve
+    from engine.events import Finished
+
+    printer = run_job(job, spec, device=resolve(device).split(":")[0], title=title,
+                      quiet=args.quiet)
+    final = printer.final
+    if not isinstance(final, Finished):
+        return 1
+    result = final.result or {}
+    if args.json:
+        print_json(result)
+    else:
+        text = summary(final.status, result)
+        if text:
+            print(text)
+    return 0 if final.status in ("done", "stopped") else 1
 
 
 def print_json(obj: Any) -> None:

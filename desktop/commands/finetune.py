@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import print_json, run_job
+from .common import run_training
 
 EXAMPLES_HELP = ("folder of examples: NAME.png with NAME.clean.png beside it is a pair (input, "
                  "clean reference); a NAME.png alone is a crop of your photos, trained with the "
@@ -45,24 +45,16 @@ def spec_from(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.devices import resolve
-    from engine.events import Finished
     from training.finetune import finetune_job
 
     spec = spec_from(args)
-    device = resolve(spec.device or "auto")
-    printer = run_job(finetune_job, spec, device=device.split(":")[0],
-                      title=f"finetune {spec.model}", quiet=args.quiet)
-    final = printer.final
-    if not isinstance(final, Finished):
-        return 1
-    result = final.result or {}
-    if args.json:
-        print_json(result)
-    else:
-        best = max((r["psnr"] for r in result.get("timeline", []) if r.get("psnr") is not None),
-                   default=float("nan"))
-        print(f"model '{result.get('model')}' (parent {result.get('parent')}): examples "
-              f"{result.get('parent_psnr', float('nan')):.2f} -> {best:.2f} dB at best; "
-              f"{len(result.get('timeline', []))} checkpoints in {result.get('path')}")
-    return 0 if final.status in ("done", "stopped") else 1
+    return run_training(finetune_job, spec, args, device=spec.device or "auto",
+                        title=f"finetune {spec.model}", summary=summary)
+
+
+def summary(_status: str, result: dict) -> str:
+    timeline = result.get("timeline", [])
+    best = max((r["psnr"] for r in timeline if r.get("psnr") is not None), default=float("nan"))
+    return (f"model '{result.get('model')}' (parent {result.get('parent')}): examples "
+            f"{result.get('parent_psnr', float('nan')):.2f} -> {best:.2f} dB at best; "
+            f"{len(timeline)} checkpoints in {result.get('path')}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import print_json, run_job, table
+from .common import print_json, run_training, table
 
 
 def add_parser(sub) -> None:
@@ -71,23 +71,17 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         print(spec.config.to_toml(), end="")
         return 0
-    from engine.devices import resolve
-    from engine.events import Finished
     from training.job import train_job
 
-    device = resolve(spec.config.device)
-    printer = run_job(train_job, spec, device=device.split(":")[0], title=f"train {spec.config.name}",
-                      quiet=args.quiet)
-    final = printer.final
-    if not isinstance(final, Finished):
-        return 1
-    result = final.result or {}
-    if args.json:
-        print_json(result)
-    elif final.status == "stopped":
-        print(f"stopped at step {result.get('step')}; continue with "
-              f"`restorelab train --resume {result.get('experiment')}`")
-    elif final.status == "done":
+    return run_training(train_job, spec, args, device=spec.config.device,
+                        title=f"train {spec.config.name}", summary=summary)
+
+
+def summary(status: str, result: dict) -> str:
+    if status == "stopped":
+        return (f"stopped at step {result.get('step')}; continue with "
+                f"`restorelab train --resume {result.get('experiment')}`")
+    if status == "done":
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in result.get("metrics", {}).items())
-        print(f"experiment {result.get('experiment')}: model '{result.get('model')}' {metrics}")
-    return 0 if final.status in ("done", "stopped") else 1
+        return f"experiment {result.get('experiment')}: model '{result.get('model')}' {metrics}"
+    return ""

@@ -6,40 +6,32 @@ Same logic as ``restorelab datasets`` (``training.datasets.add_named`` /
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QFrame,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
                                QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from .. import theme
 from ..train.jobs import (LIBRARY_LANE, QUICK_LANE, PairsSpec, add_dataset_job, catalog_job,
                           list_datasets_job, pairs_job, remove_dataset_job, short_size)
 from ..train.quick import QuickJobs
-from .widgets import lay_out_page, page_header, record_table
+from .widgets import LibraryPage, lay_out_page, page_header, record_table, side_card
 from ..train.widgets import ImageBox, inline, parse_inline, section
 
 COLUMNS = ("Name", "Kind", "Images", "Size", "Storage", "Folder", "Created", "Description")
 DEFAULT_RECIPE = [{"type": "gaussian_noise", "sigma": [5, 50]}]
 
 
-class DatasetsPage(QWidget):
+class DatasetsPage(LibraryPage):
     def __init__(self, context) -> None:
-        super().__init__()
-        self.ctx = context
+        super().__init__(context)
         self.entries: list[dict] = []
         self.recipes: dict[str, list] = {}
         self._select_after: str | None = None
         self.jobs = QuickJobs(context, "datasets", LIBRARY_LANE, parent=self)
         self.jobs.done.connect(self._done)
         self.jobs.failed.connect(self._failed)
-        self.table = None
-        QVBoxLayout(self).setContentsMargins(24, 20, 24, 20)
 
     # ------------------------------------------------------------------ layout
-    def ensure_built(self) -> None:
-        """Widgets are made when the page is first shown: the window opens sooner."""
-        if self.table is None:
-            self._build()
-
     def _build(self) -> None:
         head, self.notice, self.refresh_button = page_header(
             "Datasets", "Name a folder of clean images (or input/target pairs) once, train "
@@ -80,10 +72,7 @@ class DatasetsPage(QWidget):
         lv.addLayout(controls)
         lv.addWidget(self.grid, 3)
 
-        card = QFrame(objectName="card")
-        card.setMinimumWidth(320)
-        cv = QVBoxLayout(card)
-        cv.setContentsMargins(16, 12, 16, 14)
+        card, cv, self.detail = side_card()
         cv.addWidget(section("New dataset"))
         self.name = QLineEdit(placeholderText="e.g. holiday-photos")
         self.folder = QLineEdit(placeholderText="Folder of images")
@@ -114,9 +103,6 @@ class DatasetsPage(QWidget):
         cv.addWidget(self.create_button)
         cv.addSpacing(14)
         cv.addWidget(section("Selected"))
-        self.detail = QLabel("", objectName="cardText")
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setProperty("danger", True)
         self.delete_button.clicked.connect(lambda: self.delete_selected())
@@ -140,14 +126,6 @@ class DatasetsPage(QWidget):
 
     def refresh(self) -> None:
         self.jobs.run("list", list_datasets_job, None, "Listing datasets")
-
-    def notify(self, text: str, error: bool = False) -> None:
-        self.notice.setObjectName("error" if error else "hint")
-        self.notice.style().unpolish(self.notice)
-        self.notice.style().polish(self.notice)
-        self.notice.setText(text)
-        if text:
-            self.ctx.status(text)
 
     def _done(self, op: str, result) -> None:
         if result is None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFrame, QHBoxLayout,
-                               QHeaderView, QLabel, QPlainTextEdit, QPushButton, QSplitter,
-                               QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView,
+                               QLabel, QPlainTextEdit, QPushButton, QSplitter, QStackedWidget,
+                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from ..train.jobs import LIBRARY_LANE, curves_job
 from ..train.quick import QuickJobs
-from .widgets import lay_out_page, page_header, record_table
+from .widgets import LibraryPage, lay_out_page, page_header, record_table, side_card
 from ..train.widgets import section
 
 COLUMNS = ("#", "Name", "Date", "Dataset", "Description", "Status", "Results")
@@ -45,10 +44,9 @@ def find_run_model(run: dict) -> str:
     return made_here[-1].id if made_here else ""
 
 
-class ExperimentsPage(QWidget):
+class ExperimentsPage(LibraryPage):
     def __init__(self, context) -> None:
-        super().__init__()
-        self.ctx = context
+        super().__init__(context)
         self.runs: list[dict] = []
         self.cache: dict[str, tuple[float, tuple]] = {}   # path -> (mtime, (curves, rollbacks))
         self.plot = None
@@ -56,14 +54,7 @@ class ExperimentsPage(QWidget):
         self.jobs = QuickJobs(context, "experiments", LIBRARY_LANE, parent=self)
         self.jobs.done.connect(self._curves_read)
         self.jobs.failed.connect(self._curves_failed)
-        self.table = None
-        QVBoxLayout(self).setContentsMargins(24, 20, 24, 20)
         self.ctx.bridge.finished.connect(self._run_ended)
-
-    def ensure_built(self) -> None:
-        """Widgets are made when the page is first shown: the window opens sooner."""
-        if self.table is None:
-            self._build()
 
     def _build(self) -> None:
         head, self.notice, self.refresh_button = page_header(
@@ -73,13 +64,7 @@ class ExperimentsPage(QWidget):
         self.table = record_table(COLUMNS, stretch=4, multi=True)
         self.table.itemSelectionChanged.connect(self._selected)
 
-        card = QFrame(objectName="card")
-        card.setMinimumWidth(320)
-        cv = QVBoxLayout(card)
-        cv.setContentsMargins(16, 12, 16, 14)
-        self.detail = QLabel("", objectName="cardText")
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        card, cv, self.detail = side_card()
         self.notes = QPlainTextEdit(placeholderText="Notes: what you tried, what you saw…")
         self.save_button = QPushButton("Save notes")
         self.resume_button = QPushButton("Resume…")
@@ -192,14 +177,6 @@ class ExperimentsPage(QWidget):
         chosen = self.selected()
         return chosen[0] if len(chosen) == 1 else None
 
-    def notify(self, text: str, error: bool = False) -> None:
-        self.notice.setObjectName("error" if error else "hint")
-        self.notice.style().unpolish(self.notice)
-        self.notice.style().polish(self.notice)
-        self.notice.setText(text)
-        if text:
-            self.ctx.status(text)
-
     def _selected(self) -> None:
         one = self._one()
         chosen = self.selected()
@@ -208,9 +185,9 @@ class ExperimentsPage(QWidget):
         self.notes.blockSignals(False)
         self.notes.setEnabled(one is not None)
         self.save_button.setEnabled(False)
-        self.resume_button.setEnabled(bool(one) and one["status"] != "running"
-                                      and (Path(one["path"]) / "checkpoints" / "last"
-                                           / "train_state.pt").exists())
+        resumable = bool(one) and one["status"] != "running" and (
+            Path(one["path"]) / "checkpoints" / "last" / "train_state.pt").exists()
+        self.resume_button.setEnabled(resumable)
         self.open_button.setEnabled(bool(one and one["model"]))
         if one:
             lines = [f"<b>#{one['number']} {one['name']}</b> · {one['status']} at step "
@@ -220,10 +197,16 @@ class ExperimentsPage(QWidget):
                 lines.append(f"Model: {one['model']}")
             if one["error"]:
                 lines.append(f"Error: {one['error']}")
+            if resumable:
+                from ..train.resume import default_steps
+
+                lines.append(f"<i>Resume… continues it from its last checkpoint to step "
+                             f"{default_steps(one)}.</i>")
             self.detail.setText("<br>".join(t for t in lines if t))
         else:
             self.detail.setText(f"{len(chosen)} runs selected: their curves are overlaid below."
-                                if chosen else "Select a run to see its notes.")
+                                if chosen else "Select a run to see its notes; one with a "
+                                               "checkpoint can be resumed.")
         self._show_diff(chosen)
         self._load_curves()
 

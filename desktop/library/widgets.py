@@ -1,5 +1,5 @@
-"""Pieces the library pages share: a titled header with a Refresh button, a record table,
-a panel listing what became of each item of a batch."""
+"""Pieces the library pages share: a page built on first show, a titled header with a Refresh
+button, a record table, a details card, a panel listing what became of each item of a batch."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -47,6 +47,45 @@ def record_table(columns: list[str], stretch: int, multi: bool = False) -> QTabl
     header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return table
+
+
+class LibraryPage(QWidget):
+    """A library page whose widgets are made when it is first shown (the window opens
+    sooner): ``_build`` makes them, setting ``table`` and ``notice`` (from ``page_header``)."""
+
+    def __init__(self, context) -> None:
+        super().__init__()
+        self.ctx = context
+        self.table = None
+        QVBoxLayout(self).setContentsMargins(24, 20, 24, 20)
+
+    def ensure_built(self) -> None:
+        if self.table is None:
+            self._build()
+
+    def _build(self) -> None:
+        raise NotImplementedError
+
+    def notify(self, text: str, error: bool = False) -> None:
+        """Say what happened under the page title (in red for an error) and in the status bar."""
+        self.notice.setObjectName("error" if error else "hint")
+        self.notice.style().unpolish(self.notice)   # the stylesheet colours by object name
+        self.notice.style().polish(self.notice)
+        self.notice.setText(text)
+        if text:
+            self.ctx.status(text)
+
+
+def side_card() -> tuple[QFrame, QVBoxLayout, QLabel]:
+    """(card, its layout, a details label not yet placed) for the panel beside a page's table."""
+    card = QFrame(objectName="card")
+    card.setMinimumWidth(320)
+    layout = QVBoxLayout(card)
+    layout.setContentsMargins(16, 12, 16, 14)
+    detail = QLabel("", objectName="cardText")
+    detail.setWordWrap(True)
+    detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return card, layout, detail
 
 
 def lay_out_page(page: QWidget, head: QHBoxLayout, split: QSplitter, sizes: list[int]) -> None:

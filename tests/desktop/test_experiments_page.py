@@ -88,12 +88,14 @@ def test_resume_goes_to_the_train_page_and_errors_show(window, qtbot, runs):
     page = open_page(window)
     page.select_numbers({1})
     assert not page.resume_button.isEnabled()        # no checkpoint to continue from
+    assert "Resume" not in page.detail.text()
     ckpt = runs[0].checkpoint
     ckpt.mkdir(parents=True)
     (ckpt / "train_state.pt").write_bytes(b"not a checkpoint")
     page.refresh()
     page.select_numbers({1})
     assert page.resume_button.isEnabled()
+    assert "Resume… continues it from its last checkpoint to step 6" in page.detail.text()
     page.resume_button.click()
     assert window.current_page_name() == "Train"
     train = window.pages["Train"]

@@ -3,19 +3,7 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pytest
-
 from desktop.cli import main
-from engine.imageio import write_image
-
-
-@pytest.fixture
-def images(tmp_path):
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        write_image(tmp_path / f"{i}.png", rng.random((16, 20, 3)).astype(np.float32))
-    return tmp_path
 
 
 def test_list_presets(capsys):
@@ -48,7 +36,7 @@ def test_train_smoke_preset_then_resume_longer(images, capsys):
 
 def test_config_file_and_errors(images, tmp_path, capsys):
     config = tmp_path / "run.toml"
-    config.write_text('name = "mine"\n[data]\ntrain = "."\ncrop = 16\nbatch = 2\n'
+    config.write_text('name = "mine"\n[data]\ntrain = "images"\ncrop = 16\nbatch = 2\n'
                       'recipe = [{type = "gaussian_noise", sigma = 5}]\n'
                       '[model]\narch = "dncnn"\nkwargs = {depth = 2, width = 4}\n'
                       '[schedule]\nsteps = 1\n[val]\ncrop = 16\n')
@@ -56,3 +44,13 @@ def test_config_file_and_errors(images, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["model"] == "mine-0001"
     assert main(["train", "--preset", "smoke", "--set", "optim.lrr=1"]) == 2
     assert "did you mean 'lr'" in capsys.readouterr().err
+
+
+def test_the_last_line_says_how_a_run_ended():
+    from desktop.commands.train import summary
+
+    assert summary("stopped", {"step": 7, "experiment": 3}) == (
+        "stopped at step 7; continue with `restorelab train --resume 3`")
+    assert summary("done", {"experiment": 3, "model": "m-0003", "metrics": {"psnr": 31.234567}}) \
+        == "experiment 3: model 'm-0003' psnr 31.23"
+    assert summary("aborted", {"step": 2}) == ""   # nothing saved worth a line

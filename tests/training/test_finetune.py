@@ -124,3 +124,12 @@ def test_a_chosen_timeline_checkpoint_becomes_a_model(parent, striped):
     assert entry.id == f"{result['model']}-step{first['step']}"
     assert entry.card["parent"] == parent and len(entry.card["examples"]) == 6
     assert entry.card["steps"] == first["step"] and entry.card["metrics"]["psnr"] == first["psnr"]
+
+
+def test_the_cli_summary_names_the_best_checkpoint():
+    from desktop.commands.finetune import summary
+
+    result = {"model": "m-ft", "parent": "m", "parent_psnr": 28.0, "path": "/runs/7",
+              "timeline": [{"psnr": 29.5}, {"psnr": None}, {"psnr": 30.25}, {"psnr": 29.0}]}
+    assert summary("done", result) == ("model 'm-ft' (parent m): examples 28.00 -> 30.25 dB at "
+                                       "best; 4 checkpoints in /runs/7")

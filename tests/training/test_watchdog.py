@@ -5,19 +5,10 @@ import numpy as np
 import pytest
 
 from engine.events import Failed, Finished, Metric, Rollback
-from engine.imageio import write_image
 from engine.jobs import drive
 from training.config import WatchdogConfig, load_run
 from training.job import TrainSpec, train_job
 from training.watchdog import TrainingDiverged, Watchdog
-
-
-@pytest.fixture
-def images(tmp_path):
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        write_image(tmp_path / f"{i}.png", rng.random((20, 20, 3)).astype(np.float32))
-    return tmp_path
 
 
 def train(images, *overrides):
