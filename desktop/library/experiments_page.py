@@ -89,15 +89,15 @@ class ExperimentsPage(LibraryPage):
         top.setSizes([860, 360])
         top.setChildrenCollapsible(False)
 
-        self.metric = QComboBox()
-        self.metric.setMinimumWidth(160)
-        self.metric.currentIndexChanged.connect(lambda _i: self.draw())
+        self.metric_box = QComboBox()
+        self.metric_box.setMinimumWidth(160)
+        self.metric_box.currentIndexChanged.connect(lambda _i: self.draw())
         self.log_check = QCheckBox("Log scale")
         self.log_check.toggled.connect(lambda _on: self.draw())
         self.compare_hint = QLabel("", objectName="hint")
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Metric", objectName="hint"))
-        bar.addWidget(self.metric)
+        bar.addWidget(self.metric_box)
         bar.addWidget(self.log_check)
         bar.addStretch(1)
         bar.addWidget(self.compare_hint)
@@ -321,12 +321,12 @@ class ExperimentsPage(LibraryPage):
             names.update(self.cache.get(path, (0, ({}, [])))[1][0])
         names.discard("throughput")
         ordered = [n for n in PREFERRED if n in names] + sorted(names - set(PREFERRED))
-        current = self.metric.currentText() or "loss/total"
-        self.metric.blockSignals(True)
-        self.metric.clear()
-        self.metric.addItems(ordered)
-        self.metric.setCurrentIndex(max(0, self.metric.findText(current)))
-        self.metric.blockSignals(False)
+        current = self.metric_box.currentText() or "loss/total"
+        self.metric_box.blockSignals(True)
+        self.metric_box.clear()
+        self.metric_box.addItems(ordered)
+        self.metric_box.setCurrentIndex(max(0, self.metric_box.findText(current)))
+        self.metric_box.blockSignals(False)
 
     def ensure_plot(self):
         if self.plot is None:
@@ -349,7 +349,7 @@ class ExperimentsPage(LibraryPage):
     def draw(self) -> int:
         """Overlay the chosen metric of every selected run; returns how many curves it drew."""
         chosen = [s for s in self.selected() if s["path"] in self.cache]
-        name = self.metric.currentText()
+        name = self.metric_box.currentText()
         if not chosen or not name:
             self.plot_stack.setCurrentIndex(0)
             self.compare_hint.setText("")

@@ -178,3 +178,21 @@ def test_single_key_shortcuts_do_not_steal_typing(window, qtbot):
     QTest.keyClick(box, Qt.Key.Key_B)
     assert box.value() == 3
     assert page.viewer.mode == "split"
+
+
+def test_every_page_renders_and_no_widget_hides_a_qt_method(window, qtbot):
+    """An attribute named like a Qt virtual (``self.metric = QComboBox()`` did it) makes Qt
+    call it when painting into a pixmap, printing or grabbing: a hard crash, not an error."""
+    from PySide6.QtCore import Signal
+    from PySide6.QtWidgets import QWidget
+
+    qt_names = {n for n in dir(QWidget) if not n.startswith("_")
+                and not isinstance(getattr(QWidget, n), Signal)}   # PySide caches bound signals
+    for name in PAGES:
+        window.show_page(name)
+        page = window.pages[name]
+        qtbot.wait(20)
+        for widget in [page, *page.findChildren(QWidget)]:
+            shadowed = qt_names & set(getattr(widget, "__dict__", {}))
+            assert not shadowed, f"{type(widget).__name__} hides QWidget.{sorted(shadowed)}"
+        assert not page.grab().isNull()
