@@ -4,6 +4,10 @@ spandrel's ``ImageModelDescriptor.__call__`` applies each architecture's own wra
 noise-level channel of FDnCNN/DRUNet, input padding, ...); calling the bare net skips that.
 :class:`DescriptorNet` is the nn.Module NetRestorer runs: it pads inputs up to the
 descriptor's minimum (and to a square where required), calls the descriptor and crops back.
+
+It is also what a fine-tune trains. Its state dict is the spandrel net's own (no ``net.``
+prefix), so saved weights are ones spandrel recognises again, and in train mode it calls the
+architecture's wrapper directly: the descriptor's call runs under inference mode, in eval mode.
 """
 from __future__ import annotations
 
@@ -63,15 +67,51 @@ class DescriptorNet(torch.nn.Module):
         # Nets that work at 1/m resolution (U-Nets, SAFMN's pooled branches) see about 4m px.
         multiple = max(1, int(req.multiple_of or 1))
         self.receptive_radius = max(ATTENTION_RADIUS if attention else 16, 4 * multiple)
+        self.register_state_dict_post_hook(_bare_keys)
+        self.register_load_state_dict_pre_hook(_prefixed_keys)
+        # a fine-tune keeps the parent's batch-norm statistics: its few examples in small
+        # batches would overwrite them (KAIR's DnCNN follows each batch at momentum 0.9)
+        self.keep_norm_stats = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and self.keep_norm_stats:
+            for m in self.net.modules():
+                if getattr(m, "track_running_stats", False) and hasattr(m, "running_mean"):
+                    m.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         th, tw = max(h, self.minimum), max(w, self.minimum)
         if self.square:
             th = tw = max(th, tw)
+        training = self.net.training
+        if training:   # the descriptor pads to its multiple itself; here it is our job
+            th, tw = th + (-th) % self.size_multiple, tw + (-tw) % self.size_multiple
         if (th, tw) != (h, w):
             mode = "reflect" if th - h < h and tw - w < w else "replicate"
             x = F.pad(x, (0, tw - w, 0, th - h), mode=mode)
-        y = self.descriptor(x)
+        y = self._train_call(x) if training else self.descriptor(x)
         s = self.scale
         return y[..., : h * s, : w * s]
+
+    def _train_call(self, x: torch.Tensor) -> torch.Tensor:
+        """The architecture's wrapper around its net, with gradients (no clamp either)."""
+        call = getattr(self.descriptor, "_call_fn", None)   # spandrel keeps it private
+        return call(self.net, x) if call is not None else self.net(x)
+
+
+_OWN = "net."   # the one child of DescriptorNet: every key of its state dict starts so
+
+
+def _bare_keys(module, state, prefix, _meta) -> None:
+    """state_dict hook: the spandrel net's keys, as spandrel recognises them."""
+    for key in [k for k in state if k.startswith(prefix + _OWN)]:
+        state[prefix + key[len(prefix) + len(_OWN):]] = state.pop(key)
+
+
+def _prefixed_keys(module, state, prefix, *_args) -> None:
+    """load_state_dict hook: the net's keys back under their child."""
+    for key in [k for k in state if k.startswith(prefix)]:
+        state[prefix + _OWN + key[len(prefix):]] = state.pop(key)

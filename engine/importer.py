@@ -192,8 +192,7 @@ def build_imported(state: dict[str, Any], kwargs: dict[str, Any]):
     from .community import DescriptorNet
 
     descriptor = _describe(state)
-    descriptor.model.eval()
-    return DescriptorNet(descriptor)
+    return DescriptorNet(descriptor).eval()
 
 
 def check_runs(descriptor, name: str) -> None:
@@ -202,7 +201,7 @@ def check_runs(descriptor, name: str) -> None:
 
     from .community import DescriptorNet
 
-    net = DescriptorNet(descriptor.eval())
+    net = DescriptorNet(descriptor).eval()
     side = max(16, net.minimum, net.size_multiple)
     try:
         with torch.inference_mode():

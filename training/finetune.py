@@ -89,13 +89,95 @@ class FinetuneSpec:
     overrides: list[str] = field(default_factory=list)   # --set key=value on the run config
 
 
+# A parent without a training config (an imported model) gets one made from its card:
+BASE_PRESETS = {"denoise": "ship-denoise", "super-resolution": "ship-sr-x2"}   # their data.train
+NOISE_SIGMA = [5, 50]   # blind AWGN, 0..255 units: the range community denoisers serve
+MADE_LR = 2e-4          # Adam's usual lr for these nets; the fine-tune takes lr_scale of it
+# card keys that say what an imported net is and under which licence: its fine-tunes keep them
+INHERITED = ("architecture_name", "architecture_id", "purpose", "tags", "licence", "tiling", "params")
+
+
+def has_config(entry) -> bool:
+    """Whether a model's card holds the config it trained with."""
+    return isinstance(entry.card.get("training"), dict)
+
+
 def parent_config(entry) -> dict:
-    """The parent's training config (its card's), or a clear error."""
-    config = entry.card.get("training")
-    if not isinstance(config, dict):
-        raise ConfigError(f"model '{entry.id}' has no training config in its card, so it cannot be "
-                          f"fine-tuned here (import it as a trainable architecture first)")
-    return config
+    """The parent's training config: its card's, else one made from the card (made_config)."""
+    return entry.card["training"] if has_config(entry) else made_config(entry)
+
+
+def made_config(entry) -> dict:
+    """A training config for a model whose card has none (an imported one): its own arch,
+    kwargs and weights, a recipe that fits its task (blind Gaussian noise for a denoiser,
+    bicubic downscale at its scale for super-resolution, none otherwise: examples only) on
+    the base set the app's presets train on, when that folder is here."""
+    from engine import registry
+    from engine.errors import ModelError
+
+    card = entry.card
+    arch, kwargs = card.get("arch", ""), dict(card.get("kwargs") or {})
+    try:
+        kind = registry.get(arch).kind
+    except ModelError:
+        kind = ""
+    if kind not in ("net", "imported"):
+        raise ConfigError(f"model '{entry.id}' has no training config in its card and its "
+                          f"architecture '{arch or '?'}' is not one that trains, so it cannot be "
+                          f"fine-tuned")
+    task = str(card.get("task") or "denoise")
+    scale = int(card.get("scale") or kwargs.get("scale") or 1)
+    channels = int(kwargs.get("in_channels", 3))
+    if channels not in (1, 3) or int(kwargs.get("out_channels", channels)) != channels:
+        raise ConfigError(f"model '{entry.id}' maps {channels} channels to "
+                          f"{kwargs.get('out_channels')}: only grey or RGB image models fine-tune")
+    if task == "denoise" and scale == 1:
+        recipe = [{"type": "gaussian_noise", "sigma": list(NOISE_SIGMA)}]
+    elif task == "super-resolution" and scale > 1:
+        recipe = [{"type": "downscale", "scale": scale, "method": "bicubic"}]
+    else:
+        recipe = []
+    multiple = max(1, int(kwargs.get("size_multiple") or 1))
+    side = -(-(32 if scale > 1 else 64) // multiple) * multiple   # input crop side
+    data = {"kind": "degrade" if recipe else "paired", "train": base_folder(task) if recipe else "",
+            "crop": side * scale, "batch": 8, "scale": scale, "grey": channels == 1,
+            "recipe": recipe, "val_count": 4}
+    return {"name": entry.id, "task": task, "precision": "fp32",   # any net trains in fp32
+            "data": data, "model": {"arch": arch, "kwargs": kwargs, "init": str(entry.path)},
+            "loss": {"l1": 1.0}, "optim": {"name": "adam", "lr": MADE_LR},
+            "val": {"y_channel": scale > 1}}
+
+
+def base_folder(task: str) -> str:
+    """The clean images the app's preset for ``task`` trains on, if that folder is here."""
+    from .config import load_raw
+
+    preset = BASE_PRESETS.get(task)
+    folder = load_raw(preset=preset)["data"].get("train", "") if preset else ""
+    return folder if folder and Path(folder).is_dir() else ""
+
+
+def made_note(entry, cfg: RunConfig) -> str:
+    """The Log line that says what a made config (made_config) trains on."""
+    data = cfg.data
+    steps = {"gaussian_noise": lambda r: f"blind Gaussian noise (sigma {_span(r['sigma'])})",
+             "downscale": lambda r: f"bicubic x{r['scale']} downscale"}
+    recipe = ", ".join(steps.get(r.get("type"), lambda r: str(r.get("type")))(r) for r in data.recipe)
+    if cfg.finetune.mix < 1:
+        base = f"mixed with the base set {data.dataset or data.train} (examples {cfg.finetune.mix:g})"
+    elif not data.recipe:
+        base = f"no degradation recipe fits a {cfg.task} x{data.scale} model: the examples alone"
+    elif not (data.train or data.dataset):
+        base = "no base training set is here: the examples alone"
+    else:
+        base = "the examples alone (mix 1)"
+    return (f"'{entry.id}' has no training config, so one is made from its card: "
+            f"{cfg.task} x{data.scale}, inputs by {recipe or 'your pairs'}; {base}; "
+            f"{cfg.optim.name} lr {cfg.optim.lr:.2g}")
+
+
+def _span(value) -> str:
+    return "-".join(f"{v:g}" for v in value) if isinstance(value, list) else f"{value:g}"
 
 
 def finetune_config(entry, spec: FinetuneSpec, examples: int = 0) -> RunConfig:
@@ -106,6 +188,7 @@ def finetune_config(entry, spec: FinetuneSpec, examples: int = 0) -> RunConfig:
         raise ConfigError(f"--mix is the examples' share of each batch, in [0, 1]; got {spec.mix}")
     if spec.steps < 1 or spec.minutes < 0 or spec.lr_scale <= 0:
         raise ConfigError("--steps must be >= 1, --minutes >= 0 and the lr scale > 0")
+    made = not has_config(entry)
     raw = parent_config(entry)
     cfg = RunConfig.from_dict(raw)
     every = max(1, spec.steps // max(1, spec.validations))
@@ -127,7 +210,10 @@ def finetune_config(entry, spec: FinetuneSpec, examples: int = 0) -> RunConfig:
                        "mix": spec.mix, "parent": entry.id}
     if spec.device:
         raw["device"] = spec.device
-    return RunConfig.from_dict(apply_overrides(raw, spec.overrides))
+    raw = apply_overrides(raw, spec.overrides)
+    if made and not (raw["data"].get("train") or raw["data"].get("dataset")):
+        raw["finetune"]["mix"] = 1.0   # no base set to mix in: the examples alone (made_note)
+    return RunConfig.from_dict(raw)
 
 
 # -- the examples as training data ---------------------------------------------------
@@ -153,8 +239,9 @@ class ExampleSet:
         self.images = [(load_pixels(e.input, mode), load_pixels(e.clean, mode) if e.clean else None)
                        for e in examples]
         if recipe is None and any(clean is None for _, clean in self.images):
-            raise ConfigError("the parent trained on paired folders, so it has no degradation recipe "
-                              "for lone crops: give each example a NAME.clean.png reference")
+            raise ConfigError("the parent has no degradation recipe (it trained on paired folders, "
+                              "or none fits its task) to make inputs from lone crops: give each "
+                              "example a NAME.clean.png reference")
         for e, (inp, clean) in zip(examples, self.images):
             if clean is not None and (clean.shape[0] != inp.shape[0] * self.scale
                                       or clean.shape[1] != inp.shape[1] * self.scale):
@@ -332,6 +419,11 @@ def finetune_card(cfg: RunConfig, examples: list[Example], **finetune) -> dict:
             "finetune": {"mix": ft.mix, "lr": cfg.optim.lr, **finetune}}
 
 
+def inherited(card: dict) -> dict:
+    """What a fine-tune's card keeps of its parent's: the imported net's identity and licence."""
+    return {k: card[k] for k in INHERITED if k in card}
+
+
 def resumed(spec, exp):
     """A resume of fine-tune experiment ``exp`` (``spec`` from training.resumable): the same
     examples mixed into the base set at the same share, with the same split (both follow
@@ -353,7 +445,9 @@ def resumed(spec, exp):
     before = find_model(exp.meta.get("model") or "")
     kept = before.card.get("finetune", {}) if before is not None else {}
     card = finetune_card(cfg, examples, **{k: v for k, v in kept.items() if k not in ("mix", "lr")})
-    return replace(spec, data=data, card={**spec.card, **card})
+    source = before or find_model(cfg.finetune.parent)
+    lineage = inherited(source.card) if source is not None else {}
+    return replace(spec, data=data, card={**spec.card, **lineage, **card})
 
 
 def finetune_job(spec: FinetuneSpec, control) -> Iterator[Event]:
@@ -364,6 +458,8 @@ def finetune_job(spec: FinetuneSpec, control) -> Iterator[Event]:
         raise ConfigError(f"no model named '{spec.model}' (see `restorelab models list`)")
     examples = scan_examples(spec.examples)
     cfg = finetune_config(parent, spec, len(examples))
+    if not has_config(parent):
+        yield Log("info", made_note(parent, cfg))
     val_crop = cfg.val.crop or 2 * cfg.data.crop
     data, notes = build_finetune_data(cfg, examples, cfg.finetune.mix, val_crop)
     for note in notes:
@@ -373,7 +469,7 @@ def finetune_job(spec: FinetuneSpec, control) -> Iterator[Event]:
     yield Log("info", f"{len(examples)} examples; the parent '{parent.id}' scores "
                       f"{before:.2f} dB on the {len(data.val)} validation example(s)")
     yield Metric(0, "val/psnr", before)
-    card = finetune_card(cfg, examples, parent_psnr=round(before, 4))
+    card = {**inherited(parent.card), **finetune_card(cfg, examples, parent_psnr=round(before, 4))}
     train = TrainSpec(cfg, experiment_name=cfg.name, data=lambda *_: data, card=card)
     run = _Returning(train_job(train, control))
     val: dict = {}

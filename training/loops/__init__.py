@@ -89,9 +89,25 @@ def tree_to(obj, device="cpu"):
     return copy.deepcopy(obj)
 
 
-def build_net(arch: str, kwargs: dict, in_ch: int, out_ch: int, scale: int):
-    """A registry net with channels and scale filled in from the data when not given."""
+def init_weights(ref: str) -> tuple[str, dict, dict]:
+    """(arch, kwargs, state dict) of the library model a run starts from (``model.init``)."""
+    from engine.checkpoints import find_model, load_weights
+
+    entry = find_model(ref)
+    if entry is None:
+        raise ConfigError(f"model.init: no model named '{ref}' (see `restorelab models list`)")
+    return load_weights(entry.path)
+
+
+def build_net(arch: str, kwargs: dict, in_ch: int, out_ch: int, scale: int, init: str = ""):
+    """A registry net with channels and scale filled in from the data when not given.
+
+    An imported (spandrel) architecture has no constructor of ours: it is rebuilt from the
+    weights of ``init``, the model it fine-tunes, and keeps that model's kwargs.
+    """
     spec = registry.get(arch)
+    if spec.kind == "imported":
+        return imported_net(init, in_ch, out_ch, scale)
     kwargs = dict(kwargs)
     for key, value in (("in_channels", in_ch), ("out_channels", out_ch), ("scale", scale)):
         if key in spec.defaults and key not in kwargs:
@@ -104,6 +120,69 @@ def build_net(arch: str, kwargs: dict, in_ch: int, out_ch: int, scale: int):
     except (TypeError, ValueError) as err:
         raise ConfigError(f"cannot build {arch} with {kwargs}: {err}") from None
     return net, kwargs
+
+
+def imported_net(init: str, in_ch: int, out_ch: int, scale: int):
+    """A spandrel net from ``init``'s weights, every weight trainable, in train mode."""
+    from engine.errors import ModelError
+    from engine.importer import build_imported
+
+    if not init:
+        raise ConfigError("an imported architecture is rebuilt from a model's weights: set "
+                          "model.init to the imported model to fine-tune")
+    arch, kwargs, state = init_weights(init)
+    if registry.get(arch).kind != "imported":
+        raise ConfigError(f"model.init: '{init}' is a {arch} model, not an imported one")
+    try:
+        net = build_imported(state, kwargs)
+    except ModelError as err:
+        raise ConfigError(f"model.init: {err}") from None
+    name = net.descriptor.architecture.name
+    if net.scale != scale:
+        raise ConfigError(f"{name} upscales x{net.scale} but data.scale is {scale}")
+    if (net.in_channels, net.out_channels) != (in_ch, out_ch):
+        raise ConfigError(f"{name} maps {net.in_channels} channels to {net.out_channels}, "
+                          f"but the data has {in_ch} and {out_ch}")
+    for p in net.parameters():   # spandrel hands nets over for inference
+        p.requires_grad_(True)
+    net.keep_norm_stats = True
+    check_trainable(net, name)
+    return net.train(), dict(kwargs)
+
+
+def check_trainable(net: torch.nn.Module, name: str) -> None:
+    """One forward and backward pass on a small random input: a net that cannot run with
+    gradients, or whose output does not depend on its weights, is refused in one line.
+    Buffers (batch-norm statistics) are put back afterwards."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError(f"{name} has no trainable weights")
+    buffers = {k: v.clone() for k, v in net.named_buffers()}
+    multiple = int(getattr(net, "size_multiple", 1) or 1)
+    side = -(-max(16, int(getattr(net, "minimum", 0) or 0)) // multiple) * multiple
+    x = torch.rand(1, int(getattr(net, "in_channels", 3)), side, side)
+    net.train()
+    try:
+        with torch.enable_grad():
+            y = net(x)
+            if not y.requires_grad:
+                raise ConfigError(f"{name} cannot be trained here: its forward pass runs without "
+                                  f"gradients (inference only)")
+            y.float().mean().backward()
+    except ConfigError:
+        raise
+    except Exception as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ConfigError(f"{name} cannot be trained here: {first[:160]}") from None
+    finally:
+        with torch.no_grad():
+            for key, value in net.named_buffers():
+                value.copy_(buffers[key])
+    stepped = any(p.grad is not None for p in params)
+    net.zero_grad(set_to_none=True)
+    if not stepped:
+        raise ConfigError(f"{name} cannot be trained here: its output does not depend on its "
+                          f"weights (no gradients reach them)")
 
 
 def wrap_ddp(net: torch.nn.Module, device: str, world: int):

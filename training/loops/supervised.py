@@ -3,21 +3,18 @@ from __future__ import annotations
 
 import torch
 
-from engine.checkpoints import find_model, load_weights
+from engine import registry
 from engine.errors import ConfigError
 
 from ..config import RunConfig
 from ..losses import CompositeLoss
 from ..optim import EMA, build_optimizer
-from . import Loop, StepResult, all_mean, bad_loss, build_net, wrap_ddp
+from . import Loop, StepResult, all_mean, bad_loss, build_net, init_weights, wrap_ddp
 
 
 def load_init(net: torch.nn.Module, ref: str) -> None:
     """Start from a library model's weights (fine-tuning)."""
-    entry = find_model(ref)
-    if entry is None:
-        raise ConfigError(f"model.init: no model named '{ref}' (see `restorelab models list`)")
-    _, _, state = load_weights(entry.path)
+    _, _, state = init_weights(ref)
     try:
         net.load_state_dict(state)
     except RuntimeError as err:
@@ -27,8 +24,9 @@ def load_init(net: torch.nn.Module, ref: str) -> None:
 class SupervisedLoop(Loop):
     def __init__(self, cfg: RunConfig, device: str, channels: tuple[int, int], world: int = 1) -> None:
         super().__init__(cfg, device, world)
-        net, self.kwargs = build_net(cfg.model.arch, cfg.model.kwargs, *channels, cfg.data.scale)
-        if cfg.model.init:
+        net, self.kwargs = build_net(cfg.model.arch, cfg.model.kwargs, *channels, cfg.data.scale,
+                                     init=cfg.model.init)
+        if cfg.model.init and registry.get(cfg.model.arch).kind != "imported":   # (built from it)
             load_init(net, cfg.model.init)
         self.net = self.layout(net.to(device)).train()
         self.model = wrap_ddp(self.net, device, world)
