@@ -1,6 +1,7 @@
 """UI latency: the longest event-loop stall while training and restoring, and launch time.
 
-    python bench/ui_latency.py [--steps 200] [--launches 3] [--image-mp 0] [--platform offscreen|xcb]
+    python bench/ui_latency.py [--steps 200] [--launches 3] [--image-mp 0] [--why] [--preimport]
+                                [--platform offscreen|xcb]
 
 Stall: a QTimer fires every 5 ms on the UI thread and records the gaps
 between its ticks while a training job (the smoke preset, ~200 steps, the
@@ -148,7 +149,8 @@ class StallSampler:
             print(f"  {100 * count / total:5.1f}%  {where}")
 
 
-def measure_stall(steps: int, image_mp: float = 0.0, why: bool = False) -> dict:
+def measure_stall(steps: int, image_mp: float = 0.0, why: bool = False,
+                  preimport: bool = False) -> dict:
     from desktop.app import create_app
 
     app = create_app(["bench"])
@@ -174,12 +176,15 @@ def measure_stall(steps: int, image_mp: float = 0.0, why: bool = False) -> dict:
     write(f.device, "cpu")
 
     gaps: list[float] = []
+    busy: list[float] = []    # the UI thread's own CPU time in each gap
     last = [time.perf_counter()]
+    last_cpu = [time.thread_time()]
 
     def tick() -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         gaps.append((now - last[0]) * 1000)
-        last[0] = now
+        busy.append((cpu - last_cpu[0]) * 1000)
+        last[0], last_cpu[0] = now, cpu
 
     timer = QTimer()
     timer.setInterval(TICK_MS)
@@ -216,10 +221,12 @@ def measure_stall(steps: int, image_mp: float = 0.0, why: bool = False) -> dict:
     poll.setInterval(50)
     poll.timeout.connect(poll_once)
     started = time.perf_counter()
+    if preimport:   # what a run's first optimizer imports: ~1.5 s of imports on its thread
+        import torch._dynamo  # noqa: F401
     if not train.start():
         raise SystemExit(f"training did not start: {f.error.text()}")
     first_restore()
-    last[0] = time.perf_counter()
+    last[0], last_cpu[0] = time.perf_counter(), time.thread_time()
     stacks = StallSampler(last) if why else None
     timer.start()
     poll.start()
@@ -232,6 +239,13 @@ def measure_stall(steps: int, image_mp: float = 0.0, why: bool = False) -> dict:
         stacks.report()
     poll.stop()
     state, error = board.state, board.error_label.text()
+    item = restore.current_item()
+    in_flight = f"{item.status}, {100 * item.progress:.0f}% done" if item is not None else "none"
+    if stacks is not None:
+        stalled = [(g, b) for g, b in zip(gaps, busy) if g - TICK_MS > 20]
+        wall, cpu = sum(g for g, _ in stalled), sum(b for _, b in stalled)
+        print(f"UI thread's own CPU in those stalls: {cpu:.0f} ms of {wall:.0f} ms "
+              f"({100 * cpu / (wall or 1):.0f}%; the rest it waited: for the GIL or a core)")
     window.close()
     window.deleteLater()
     wait(app, lambda: False, 0.2)
@@ -241,6 +255,7 @@ def measure_stall(steps: int, image_mp: float = 0.0, why: bool = False) -> dict:
     return {"max": stalls[-1], "p99": stalls[int(0.99 * (len(stalls) - 1))],
             "median": statistics.median(stalls), "over": sum(s > STALL_TARGET_MS for s in stalls),
             "ticks": len(gaps), "seconds": elapsed, "steps": steps, "restores": restores[0],
+            "in_flight": in_flight,
             "image": f"{image_mp:g} MP synthetic" if big is not None else "the sample"}
 
 
@@ -251,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-mp", type=float, default=0.0,
                         help="restore a synthetic image of this many megapixels instead of the "
                              "sample (the issue's figure is 24)")
+    parser.add_argument("--preimport", action="store_true",
+                        help="import torch._dynamo before the run starts, as a warmed-up app "
+                             "would: shows how much of the longest stall is that one-time import")
     parser.add_argument("--why", action="store_true",
                         help="also print where the UI thread was during stalls (stack samples)")
     parser.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
@@ -259,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RESTORELAB_HOME", tempfile.mkdtemp(prefix="restorelab-bench-"))
 
     launches = [launch_time(args.platform) for _ in range(args.launches)]
-    s = measure_stall(args.steps, args.image_mp, args.why)
+    s = measure_stall(args.steps, args.image_mp, args.why, args.preimport)
     rows = []
     if launches:
         launch = statistics.median(launches)
@@ -274,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"ticks late by > {STALL_TARGET_MS:g} ms", f"{s['over']} of {s['ticks']}", "", None),
         ("training while measured", f"{s['steps']} steps in {s['seconds']:.1f} s", "", None),
         ("restores finished meanwhile", str(s["restores"]), "", None),
+        ("restore when training ended", s["in_flight"], "", None),
         ("restored image", s["image"], "", None),
     ]
     print(f"UI latency ({args.platform}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
@@ -286,4 +305,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)   # as the app does: a restore may still be inside a native call (abort at exit)

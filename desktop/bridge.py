@@ -6,17 +6,19 @@ the UI thread with a queued signal; the UI thread drains the queue and emits
 one typed signal per event, in order, each with the key the job was
 submitted under.
 
-Floods are throttled: consecutive ``Progress`` (or ``Preview``) events of one
-job replace each other while they wait, and ``Metric`` events are delivered
-in batches (``metrics(key, [Metric, ...])``). Routine events are drained at
-most every ``interval_ms``; a ``Started``, ``Log``, ``Finished``, ``Failed``
-or item event is delivered at once, after everything queued before it.
+Floods are throttled: a ``Progress`` event replaces the one of the same job
+still waiting, unless something other than metrics, progress or previews of
+that job came between (a training yields one per step, between its metrics);
+consecutive ``Preview`` events of one job replace each other; ``Metric``
+events are delivered in batches (``metrics(key, [Metric, ...])``). Routine
+events are drained at most every ``interval_ms``; a ``Started``, ``Log``,
+``Finished``, ``Failed`` or item event is delivered at once, after everything
+queued before it.
 """
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -44,7 +46,8 @@ class JobBridge(QObject):
         super().__init__(parent)
         self.interval_ms = interval_ms
         self._lock = threading.Lock()
-        self._queue: deque[tuple[Any, Any]] = deque()
+        self._queue: list[tuple[Any, Any]] = []
+        self._progress_at: dict[Any, int] = {}   # key -> index of its Progress still queued
         self._wake_pending = False
         self._urgent = False
         self._closed = False
@@ -67,14 +70,20 @@ class JobBridge(QObject):
         with self._lock:
             if self._closed:
                 return
-            if name in ("Progress", "Preview") and self._queue:
+            if name == "Progress" and key in self._progress_at:
+                self._queue[self._progress_at[key]] = (key, event)   # the newer one says it all
+                return
+            if name == "Preview" and self._queue:
                 last_key, last = self._queue[-1]
                 if last_key == key and type(last).__name__ == name:
-                    self._queue[-1] = (key, event)  # the newer one says it all
+                    self._queue[-1] = (key, event)
                     return
-            self._queue.append((key, event))
-            if name not in _THROTTLED:
+            if name == "Progress":
+                self._progress_at[key] = len(self._queue)
+            elif name not in _THROTTLED:
                 self._urgent = True
+                self._progress_at.pop(key, None)   # progress after it stays after it
+            self._queue.append((key, event))
             if self._wake_pending:
                 return
             self._wake_pending = True
@@ -85,6 +94,7 @@ class JobBridge(QObject):
         with self._lock:
             self._closed = True
             self._queue.clear()
+            self._progress_at.clear()
         self._timer.stop()
 
     # ----------------------------------------------------------------- UI side
@@ -101,8 +111,8 @@ class JobBridge(QObject):
     def drain(self) -> None:
         """Emit everything queued so far (UI thread)."""
         with self._lock:
-            items = list(self._queue)
-            self._queue.clear()
+            items, self._queue = self._queue, []
+            self._progress_at.clear()
             self._urgent = False
         self._last_drain = time.monotonic()
         batch_key, batch = None, []

@@ -1,9 +1,17 @@
-"""Training curves: pyqtgraph plots fed from growing numpy buffers, redrawn at most ~10 times/s.
+"""Training curves: pyqtgraph plots fed from growing numpy buffers, redrawn at most 5 times/s.
 
 Metrics arrive in batches from the bridge and are appended to :class:`Series`
 buffers (amortised O(1), no Python lists); a timer pushes only the changed
-series to their curves with ``setData``. Plots clip to the view and
-downsample (peak mode), so tens of thousands of points stay smooth.
+series to their curves with ``setData``, all pending points at once. Nothing is
+pushed while the board is hidden (another page is shown): it catches up when it
+shows again. Plots clip to the view and downsample (peak mode), so tens of
+thousands of points stay smooth.
+
+Painting is what costs the UI thread most while a run trains (and every Python
+call a paint makes may wait for the GIL a training thread holds), so the axes
+and titles are cached as pixmaps (repainted only when their range or text
+changes) and the loss terms are drawn with 1 px pens, which Qt draws faster
+than fractional widths; only the total keeps a thick line.
 """
 from __future__ import annotations
 
@@ -12,10 +20,12 @@ from collections import defaultdict
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QGraphicsItem
 
 from .. import theme
 
-REDRAW_MS = 100
+REDRAW_MS = 200   # the curves lag the run by at most this (plus the bridge's 50 ms)
+CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
 AXIS_WIDTH = 54   # px; fixed so the plots never relayout. No grid: pyqtgraph draws it as part
                   # of the axes, which would then be repainted (tick text too) at every redraw
 # key, title, follows the log toggle, (row, col, rowspan, colspan)
@@ -104,9 +114,12 @@ class CurveBoard(pg.GraphicsLayoutWidget):
         self.manual = False                # the user zoomed or panned: leave the ranges alone
         self._dirty: set[str] = set()
         self._refit: list[str] = []        # plots whose value range may need refitting
+        self.redraws = 0                   # redraws done (pushes of pending points to the plots)
         for key, title, _log, (r, c, rs, cs) in PANELS:
             plot = self.addPlot(row=r, col=c, rowspan=rs, colspan=cs, enableMenu=False)
             plot.getAxis("left").setWidth(AXIS_WIDTH)   # a label getting wider would relayout
+            for item in (plot.getAxis("left"), plot.getAxis("bottom"), plot.titleLabel.item):
+                item.setCacheMode(CACHED)   # painted from a pixmap until its ticks or text change
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.hideButtons()
@@ -154,8 +167,7 @@ class CurveBoard(pg.GraphicsLayoutWidget):
             return
         self.series.setdefault(name, Series()).extend(xs, ys)
         self._dirty.add(name)
-        if not self.timer.isActive():
-            self.timer.start()
+        self._schedule()
 
     def rollback(self, step: float) -> None:
         """Cut every series back to ``step`` and mark it on each plot."""
@@ -163,8 +175,21 @@ class CurveBoard(pg.GraphicsLayoutWidget):
             s.cut_after(step)
             self._dirty.add(name)
         self.add_marker(step)
-        if not self.timer.isActive():
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """One redraw within REDRAW_MS for everything that arrives until then."""
+        if self.isVisible() and not self.timer.isActive():
             self.timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty or self._refit:
+            QTimer.singleShot(0, self, self.redraw)   # catch up with what arrived while hidden
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.timer.stop()
 
     def _manual(self, *_args) -> None:
         self.manual = True
@@ -187,6 +212,10 @@ class CurveBoard(pg.GraphicsLayoutWidget):
             self.markers.append((plot, line))
 
     def redraw(self) -> None:
+        if not self.isVisible():   # showEvent redraws
+            self.timer.stop()
+            return
+        self.redraws += 1
         last = 0.0
         for name in [n for n in self.series if n in self._dirty]:   # in order: legend order
             s = self.series[name]
@@ -249,7 +278,7 @@ class CurveBoard(pg.GraphicsLayoutWidget):
             others = [i for i in plot.listDataItems() if i is not self.curves.get("loss/total")]
             color = COLORS[0] if total else COLORS[(len(others) + (key == "loss")) % len(COLORS)]
             label = name.removeprefix("loss/").removeprefix("val/")
-            item = plot.plot(pen=pg.mkPen(color, width=2.0 if total else 1.3), name=label)
+            item = plot.plot(pen=pg.mkPen(color, width=2.0 if total else 1.0), name=label)
             item.setZValue(10 if total else 0)
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
