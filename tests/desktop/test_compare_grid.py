@@ -13,6 +13,7 @@ from desktop.restore.images import heatmap
 from desktop.restore.modes import DifferenceRenderer, MessageRenderer, SingleRenderer
 
 from test_viewer import brightness, same_view, wheel  # the viewer tests' helpers
+from tests.desktop.recording import record_threads
 
 
 def solid(h, w, value):
@@ -118,14 +119,7 @@ def test_blink_cycles_the_image_panes_and_leaves_the_heatmap(viewer, qtbot, thre
 
 def test_the_heatmap_is_made_off_the_ui_thread_and_is_the_absolute_difference(
         viewer, qtbot, monkeypatch):
-    threads = []
-    real = render_worker.compute_difference
-
-    def recording(before, after):
-        threads.append(threading.get_ident())
-        return real(before, after)
-
-    monkeypatch.setattr(render_worker, "compute_difference", recording)
+    threads = record_threads(monkeypatch, render_worker, "compute_difference")
     rng = np.random.default_rng(2)
     a = rng.random((40, 56, 3)).astype(np.float32)
     b = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1).astype(np.float32)
@@ -137,7 +131,7 @@ def test_the_heatmap_is_made_off_the_ui_thread_and_is_the_absolute_difference(
     assert isinstance(renderer, DifferenceRenderer) and renderer.layer is None
     assert renderer.note == "Computing difference…"
     qtbot.waitUntil(lambda: viewer.grid.difference(3) is not None, timeout=5000)
-    assert threads and all(t != threading.get_ident() for t in threads)
+    assert threads and all(t is not threading.main_thread() for t in threads)
     layer, peak = viewer.grid.difference(3)
     diff = np.abs(b - a).mean(axis=2)                        # |pane 4 - pane 1|, by numpy
     assert peak == pytest.approx(np.percentile(diff, 99.5), rel=1e-4)
@@ -152,20 +146,13 @@ def test_the_heatmap_is_made_off_the_ui_thread_and_is_the_absolute_difference(
 
 
 def test_big_images_become_layers_on_a_worker(viewer, qtbot, three, monkeypatch):
-    threads = []
-    real = render_worker.build_layer
-
-    def recording(*args):
-        threads.append(threading.get_ident())
-        return real(*args)
-
-    monkeypatch.setattr(render_worker, "build_layer", recording)
+    threads = record_threads(monkeypatch, render_worker, "build_layer")
     viewer.grid.sync_pixels = 0                              # every image counts as big
     panes = show(viewer, qtbot, three, 3)
     pick(panes[1], 2)
     qtbot.waitUntil(lambda: isinstance(panes[1].canvas.renderer, SingleRenderer)
                     and panes[1].canvas.renderer.layer.pixels is three[2][2], timeout=5000)
-    assert threads and all(t != threading.get_ident() for t in threads)
+    assert threads and all(t is not threading.main_thread() for t in threads)
 
 
 def test_a_failing_worker_shows_its_message(viewer, qtbot, three, monkeypatch):

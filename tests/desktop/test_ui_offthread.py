@@ -9,6 +9,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from desktop.restore import images as screen_images, render_worker, viewer as viewer_module
 from desktop.restore.images import ImageLayer
+from tests.desktop.recording import record_threads
 
 
 def solid(h, w, value):
@@ -30,14 +31,7 @@ def async_viewer(viewer, monkeypatch):
 
 
 def test_a_shown_result_is_converted_on_a_worker_thread(async_viewer, qtbot, monkeypatch):
-    threads = []
-    real = screen_images.display_buffer
-
-    def recording(pixels):
-        threads.append(threading.current_thread())
-        return real(pixels)
-
-    monkeypatch.setattr(screen_images, "display_buffer", recording)
+    threads = record_threads(monkeypatch, screen_images, "display_buffer")
     viewer = async_viewer
     viewer.set_images(solid(24, 24, 0.0), solid(48, 48, 1.0))
     assert viewer.layers_pending and not viewer.has_result()
@@ -141,14 +135,7 @@ def test_levels_are_built_on_the_worker_and_the_drawn_level_follows_the_zoom(asy
 def test_the_restore_page_shows_a_restored_result_built_off_thread(window, tiny_png, images,
                                                                    qtbot, monkeypatch):
     monkeypatch.setattr(viewer_module, "SYNC_PIXELS", 0)
-    threads = []
-    real = render_worker.build_layer
-
-    def recording(*args):
-        threads.append(threading.current_thread())
-        return real(*args)
-
-    monkeypatch.setattr(render_worker, "build_layer", recording)
+    threads = record_threads(monkeypatch, render_worker, "build_layer")
     page = window.restore_page
     item = page.add_paths([tiny_png])[0]
     assert page.picker.select("bicubic")

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from desktop.restore import render_worker
+from tests.desktop.recording import record_threads
 
 
 def solid(h, w, value):
@@ -22,14 +23,7 @@ def hot_pixel(viewer):
 
 
 def test_heatmap_is_computed_on_a_worker_thread_and_then_painted(viewer, qtbot, monkeypatch):
-    threads = []
-    real = render_worker.compute_difference
-
-    def recording(before, after):
-        threads.append(threading.get_ident())
-        return real(before, after)
-
-    monkeypatch.setattr(render_worker, "compute_difference", recording)
+    threads = record_threads(monkeypatch, render_worker, "compute_difference")
     before = solid(64, 64, 0.2)
     after = before.copy()
     after[16:48, 16:48] = 0.9
@@ -37,7 +31,7 @@ def test_heatmap_is_computed_on_a_worker_thread_and_then_painted(viewer, qtbot, 
     viewer.set_mode("difference")
     assert viewer.canvas_a.renderer.note == "Computing difference…"   # shown while it works
     qtbot.waitUntil(lambda: viewer.canvas_a.renderer.layer is not None, timeout=5000)
-    assert threads and threads[0] != threading.get_ident()
+    assert threads and threads[0] is not threading.main_thread()
     assert hot_pixel(viewer) > 150
     assert viewer.canvas_a.renderer.note == ""
 
