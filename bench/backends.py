@@ -4,7 +4,7 @@ Restores one photo-like image (1 MP by default, 12 MP with --full) through the t
 on each backend and prints, per model: ms per input megapixel (median of --repeats runs
 after a first run that pays export/compilation), the speed ratio to eager fp32, the
 largest difference to the eager fp32 output and whether the backend passes the check
-(<= engine.backends.TOLERANCE, and it really ran: no fallback). Eager bf16 is shown for
+(<= engine.backend_choice.TOLERANCE, and it really ran: no fallback). Eager bf16 is shown for
 reference (it is judged by the card's precision_check, not by that tolerance).
 --save keeps the measurement in the user cache, where the default backend choice reads it.
 
@@ -43,7 +43,7 @@ def restore(restorer, pixels, backend: str):
 def bench_model(model: str, pixels, names, repeats: int) -> tuple[dict, object]:
     import numpy as np
 
-    from engine import backends
+    from engine.backend_choice import TOLERANCE
     from engine.models import load_restorer
 
     mp = pixels.shape[0] * pixels.shape[1] / 1e6
@@ -59,7 +59,7 @@ def bench_model(model: str, pixels, names, repeats: int) -> tuple[dict, object]:
             ref = out                      # eager fp32 comes first
         diff = float(np.abs(out - ref).max())
         rows[label] = {"ms_per_mp": round(median * 1000 / mp, 1), "max_abs_diff": diff,
-                       "ok": not reason and diff <= backends.TOLERANCE,
+                       "ok": not reason and diff <= TOLERANCE,
                        "setup_s": round(max(first - median, 0.0), 2)}
         if reason:
             rows[label]["error"] = reason
@@ -94,7 +94,7 @@ def main() -> None:
 
     import cv2
 
-    from engine import backends, devices
+    from engine import backend_choice, backends, devices
     from engine.precision import sample_image
 
     devices.set_threads(args.threads)
@@ -110,9 +110,9 @@ def main() -> None:
             check = {n: r for n, r in rows.items() if n in backends.NAMES}
             if "eager-bf16" in rows:
                 check["eager-bf16"] = rows["eager-bf16"]
-            check["chosen"] = backends.choose(check)
-            check["measured"] = backends.stamp()
-            backends.store_check(restorer, check)
+            check["chosen"] = backend_choice.choose(check)
+            check["measured"] = backend_choice.stamp()
+            backend_choice.store_check(restorer, check)
             print(f"  cached: chosen {check['chosen']}")
 
 

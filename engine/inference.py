@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
-from . import backends
+from . import backend_choice, backends
 from .descriptor import NetRestorer, Restorer
 from .events import Event, Log, Progress
 from .imagebase import to_float
@@ -30,7 +30,7 @@ class InferenceOptions:
     overlap: int | None = None     # None: from the model's receptive radius
     budget_mb: int = DEFAULT_BUDGET_MB
     precision: str | None = None   # None: the restorer's own
-    # engine.backends: eager, compile, onnxruntime, openvino (forced; non-eager run fp32),
+    # engine.backend_choice: eager, compile, onnxruntime, openvino (forced; non-eager run fp32),
     # "auto" (the measured fastest-and-equal, measured now if not cached), None (the cached
     # measured choice, else eager)
     backend: str | None = None
@@ -211,7 +211,7 @@ def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions
         tile = options.tile or auto_tile(restorer, options.budget_mb)
     if restorer.fixed_size:
         tile = restorer.fixed_size
-    chosen = backends.select(restorer, options.backend, tile, precision)
+    chosen = backend_choice.select(restorer, options.backend, tile, precision)
     if chosen.note:
         yield Log(chosen.level, chosen.note)
     precision = chosen.precision

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QHBoxLayo
                                QVBoxLayout, QWidget)
 
 from ..restore.catalog import TASK_TITLES, Choice, card_html, default_model, model_choices
+from .backend_card import BackendNote
 from .widgets import ResultsPanel
 
 COLUMNS = ("Name", "Task", "Architecture", "Scale", "Source", "Metrics")
@@ -139,6 +140,7 @@ class ModelsPage(QWidget):
         self.card.setTextFormat(Qt.TextFormat.RichText)
         self.card.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.backend_note = BackendNote()
         self.default_note = QLabel("", objectName="hint")
         self.use_button = QPushButton("Use in Restore")
         self.use_button.setProperty("primary", True)
@@ -151,6 +153,7 @@ class ModelsPage(QWidget):
         self.rename_button.clicked.connect(lambda: self.rename_selected())
         self.delete_button.clicked.connect(self.delete_selected)
         dv.addWidget(self.card)
+        dv.addWidget(self.backend_note)
         dv.addWidget(self.default_note)
         dv.addStretch(1)
         dv.addWidget(self.use_button)
@@ -232,6 +235,7 @@ class ModelsPage(QWidget):
     def _show_detail(self) -> None:
         c = self.current()
         self.card.setText(card_html(c) if c else "Select a model to see its card.")
+        self.backend_note.show_for(c, self.settings.get("device", "auto"))
         for b in (self.use_button, self.default_button):
             b.setEnabled(c is not None)
         deletable = bool(c and c.deletable)

@@ -1,0 +1,313 @@
+"""Which backend a restorer's tiles run on: checked, measured, chosen and cached.
+
+Every backend other than eager is checked against eager fp32 on a fixed random tile (largest
+difference at most ``TOLERANCE``) before it is used. One that cannot load or does not match
+falls back to eager with one logged reason, never an exception.
+
+``measure`` times the candidates once on a tile and keeps the result in the user cache dir,
+keyed by the weights' sha256 and the device (the cards of shipped models are read-only).
+``backend="auto"`` measures when nothing is cached yet; the default (``None``) runs the cached
+choice when there is one and eager otherwise, so a first restore never waits for a
+measurement. The choice is the fastest candidate that matched, among those whose one-off
+setup (export, compilation) is short enough to pay in every new process. Once chosen, the
+candidates that lost are let go, so their runtimes do not stay loaded beside the winner.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import paths
+from .atomic import write_json
+from .backends import BACKENDS, NAMES, Chosen, Unavailable, first_line, random_tile
+from .errors import ConfigError
+
+log = logging.getLogger("restorelab.backends")
+
+CHOICES = ("auto",) + NAMES
+AUTO_MEASURES = ("eager", "onnxruntime", "openvino")  # compile takes minutes: measured on request
+TOLERANCE = 1e-4        # largest |backend - eager fp32| on the check tile
+SETUP_LIMIT_S = 10.0    # a backend slower than this to set up is not chosen automatically
+CHECK_SIZE = (80, 56)   # the random check tile, deliberately not the export's 64x64
+MEASURE_SIDE = 256
+CACHE_FILE = "backend_checks.json"
+
+
+def max_abs_diff(call: Callable, net, x) -> float:
+    """Largest |call(x) - net(x)| with the net in fp32 (inf when the shapes differ)."""
+    import torch
+
+    with torch.inference_mode():
+        ref = net(x).float()
+        y = torch.as_tensor(call(x)).float().to(ref.device)
+    if y.shape != ref.shape:
+        return float("inf")
+    return float((y - ref).abs().max())
+
+
+# --- a restorer's prepared backends ----------------------------------------------------------
+
+@dataclass
+class _Ready:
+    call: Callable | None
+    max_abs_diff: float | None
+    reason: str             # why it cannot be used ('' when it can)
+    setup_s: float
+    reported: bool = False
+
+
+_ready: "weakref.WeakKeyDictionary[Any, dict[str, _Ready]]" = weakref.WeakKeyDictionary()
+
+
+def is_net(restorer) -> bool:
+    return hasattr(restorer, "module") and hasattr(restorer, "forward")
+
+
+def _net_shape(restorer, h: int, w: int) -> tuple[int, int, int, int]:
+    """An NCHW shape the net takes directly (level-map channel included, size multiple met)."""
+    if restorer.fixed_size:
+        h = w = restorer.fixed_size
+    else:
+        m = max(restorer.size_multiple, 1)
+        h, w = -(-h // m) * m, -(-w // m) * m
+    channels = restorer.in_channels + (restorer.level != "none")
+    return (1, channels, h, w)
+
+
+def check_shape(restorer, tile: int) -> tuple[int, int, int, int]:
+    return _net_shape(restorer, min(tile, CHECK_SIZE[0]), min(tile, CHECK_SIZE[1]))
+
+
+def prepared(restorer, name: str, tile: int) -> _Ready:
+    """``name`` prepared for this restorer and checked against eager fp32 (once per restorer)."""
+    cache = _ready.setdefault(restorer, {})
+    if name in cache:
+        return cache[name]
+    device = str(restorer.device)
+    start = time.perf_counter()
+    call, diff, reason = None, None, ""
+    try:
+        backend = BACKENDS[name]
+        if backend.needs_onnx:
+            from .export import onnx_blocker
+
+            blocker = onnx_blocker(restorer.spec, restorer.kwargs)
+            if blocker:
+                raise Unavailable(f"{restorer.id} {blocker}")
+        call = backend.prepare(restorer.module, check_shape(restorer, tile), device)
+        diff = 0.0 if name == "eager" else max_abs_diff(
+            call, restorer.module, random_tile(check_shape(restorer, tile), device))
+        if not diff <= TOLERANCE:
+            reason = f"differs from eager fp32 by {diff:.2g} (more than {TOLERANCE:g})"
+    except Unavailable as err:
+        reason = str(err)
+    except Exception as err:     # a backend's own failure is a reason to fall back, not to stop
+        reason = f"{type(err).__name__}: {first_line(err)}"
+    ready = _Ready(None if reason else call, diff, reason, time.perf_counter() - start)
+    cache[name] = ready
+    return ready
+
+
+def release(restorer, keep: str) -> None:
+    """Let go of the backends prepared for ``restorer`` other than ``keep`` (and eager)."""
+    cache = _ready.get(restorer, {})
+    for name in [n for n in cache if n not in (keep, "eager")]:
+        del cache[name]
+
+
+def select(restorer, want: str | None, tile: int, precision: str) -> Chosen:
+    """The backend the tiles of ``restorer`` run on.
+
+    ``want``: a name of NAMES (forced; non-eager backends run fp32), "auto" (the measured
+    choice, measuring now if nothing is cached) or None (the cached choice, else eager).
+    With bf16/fp16 the eager net keeps that precision unless a cached measurement found an
+    fp32 backend faster than it.
+    """
+    if want is not None and want not in CHOICES:
+        raise ConfigError(f"unknown backend '{want}' (choose from {', '.join(CHOICES)})")
+    eager = Chosen("eager", None, precision)
+    if not is_net(restorer) or want == "eager":
+        return eager
+    check = None
+    if want in (None, "auto"):
+        check = cached_check(restorer)
+        if check is None and want == "auto":
+            check = measure(restorer, tile)
+            store_check(restorer, check)
+        name = (check or {}).get("chosen", "eager")
+        if not isinstance((check or {}).get(name), dict) or "ms_per_mp" not in check[name]:
+            return eager
+        lower = (check or {}).get(f"eager-{precision}", {}).get("ms_per_mp")
+        if name == "eager" or (precision != "fp32" and lower is not None
+                               and lower <= check[name]["ms_per_mp"]):
+            return eager
+    else:
+        name = want
+    ready = prepared(restorer, name, tile)
+    first = not ready.reported
+    ready.reported = True
+    if ready.reason:
+        text = f"backend {name} not used for {restorer.id}: {ready.reason}; running eager"
+        if first:
+            log.warning(text)
+        return Chosen("eager", None, precision, text if first else "", "warning")
+    speed = ""
+    if check and name in check:
+        speed = (f", {check[name]['ms_per_mp']:.0f} ms/MP measured vs eager fp32 "
+                 f"{check['eager']['ms_per_mp']:.0f}")
+    return Chosen(name, ready.call, "fp32",
+                  f"backend: {name} (fp32{speed})" if first else "")
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+def _ms_per_mp(fn: Callable, x, repeats: int) -> float:
+    """Median milliseconds per input megapixel of ``fn(x)`` after one warm-up run."""
+    import torch
+
+    times = []
+    with torch.inference_mode():
+        for i in range(repeats + 1):
+            start = time.perf_counter()
+            fn(x)
+            if i:
+                times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1000 / (x.shape[2] * x.shape[3] / 1e6)
+
+
+def measure(restorer, tile: int = MEASURE_SIDE, names: tuple[str, ...] = AUTO_MEASURES,
+            repeats: int = 1) -> dict:
+    """Check and time ``names`` on one random tile of at most MEASURE_SIDE pixels; the
+    result (backend -> ms_per_mp, max_abs_diff, ok, setup_s, or ok False and the error)
+    with the ``chosen`` backend, as the cache keeps it. Eager bf16 is timed as well where
+    the model and device run it, for the precision trade-off (it is not held to TOLERANCE).
+    Only the chosen backend stays prepared for the restorer."""
+    from . import devices
+
+    device = str(restorer.device)
+    side = min(tile, MEASURE_SIDE)
+    x = random_tile(_net_shape(restorer, side, side), device)
+    result: dict[str, Any] = {}
+    for name in dict.fromkeys(("eager",) + tuple(names)):
+        ready = prepared(restorer, name, tile)
+        if ready.reason:
+            result[name] = {"ok": False, "error": ready.reason, "max_abs_diff": ready.max_abs_diff}
+            continue
+        fn = ready.call if name != "eager" else restorer.module
+        result[name] = {"ms_per_mp": round(_ms_per_mp(fn, x, repeats), 1),
+                        "max_abs_diff": ready.max_abs_diff or 0.0, "ok": True,
+                        "setup_s": round(ready.setup_s, 2)}
+    if "bf16" in restorer.spec.precisions and devices.fast_bf16(device):
+        bf16 = _forward_in(restorer, "bf16")
+        result["eager-bf16"] = {"ms_per_mp": round(_ms_per_mp(bf16, x, repeats), 1),
+                                "max_abs_diff": max_abs_diff(bf16, restorer.module, x),
+                                "ok": False, "note": "judged by the card's precision_check"}
+    result["chosen"] = choose(result)
+    result["tile"] = list(x.shape[2:])
+    result["measured"] = stamp()
+    release(restorer, result["chosen"])
+    return result
+
+
+def stamp() -> str:
+    return _dt.datetime.now().isoformat(timespec="seconds")
+
+
+def _forward_in(restorer, precision: str) -> Callable:
+    """The eager net at ``precision``, as the descriptor runs it (autocast, channels_last)."""
+    return lambda x: restorer.forward(x, precision)
+
+
+def choose(result: dict) -> str:
+    """The fastest backend that matched eager fp32 and sets up within SETUP_LIMIT_S."""
+    fit = {n: r["ms_per_mp"] for n, r in result.items() if n in NAMES and isinstance(r, dict)
+           and r.get("ok") and (n == "eager" or r.get("setup_s", 0.0) <= SETUP_LIMIT_S)}
+    return min(fit, key=fit.get) if fit else "eager"
+
+
+# --- the cache: user cache dir, keyed by weights sha256 + device -----------------------------
+
+def _cache_path() -> Path:
+    return paths.cache_dir() / CACHE_FILE
+
+
+def _read_cache() -> dict:
+    import json
+
+    try:
+        data = json.loads(_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def cache_key(restorer) -> str | None:
+    sha = getattr(restorer, "sha256", "")
+    return f"{sha}:{restorer.device}" if sha else None
+
+
+def cached_check(restorer) -> dict | None:
+    key = cache_key(restorer)
+    return _read_cache().get(key) if key else None
+
+
+def store_check(restorer, check: dict) -> None:
+    """Keep a measurement for the next runs (not for nets without a model card's sha256)."""
+    key = cache_key(restorer)
+    if key is None:
+        return
+    data = _read_cache()
+    data[key] = check
+    try:
+        write_json(_cache_path(), data)
+    except OSError as err:
+        log.warning("backend measurement not cached: %s", err)
+
+
+# --- what a model's card shows ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Measured:
+    """One cached measurement of a model on a device, as a card shows it."""
+    device: str
+    chosen: str
+    ms_per_mp: dict[str, float]     # backends that matched eager fp32, as measured
+    measured: str                   # when (ISO time, '' unknown)
+
+    @property
+    def speedup(self) -> float:
+        """Eager fp32 time over the chosen backend's (1.0 when either is missing)."""
+        chosen, eager = self.ms_per_mp.get(self.chosen), self.ms_per_mp.get("eager")
+        return eager / chosen if chosen and eager else 1.0
+
+
+def measurements(sha256: str) -> list[Measured]:
+    """The cached measurements of the model with these weights, one per device measured.
+    Reads only the cache file (no torch, no runtime)."""
+    out = []
+    for key, check in _read_cache().items() if sha256 else ():
+        sha, _, device = key.partition(":")
+        if sha != sha256 or not isinstance(check, dict):
+            continue
+        ms = {n: float(r["ms_per_mp"]) for n, r in check.items() if n in NAMES
+              and isinstance(r, dict) and r.get("ok") and "ms_per_mp" in r}
+        out.append(Measured(device, str(check.get("chosen", "eager")), ms,
+                            str(check.get("measured", ""))))
+    return out
+
+
+def card_info(card: dict) -> dict[str, str]:
+    """The cached measurements of a model (by its card's sha256), one line per device."""
+    out = {}
+    for m in measurements(str(card.get("sha256") or "")):
+        rows = ", ".join(f"{n} {v:.0f}" for n, v in m.ms_per_mp.items())
+        out[f"backend ({m.device})"] = (f"{m.chosen}, x{m.speedup:.2f} vs eager fp32 "
+                                        f"(ms/MP: {rows}; {m.measured})")
+    return out
