@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+# as engine.backends.NAMES (not imported here: `--help` loads no numpy); a test keeps them equal
+BACKEND_CHOICES = ("auto", "eager", "compile", "onnxruntime", "openvino")
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("restore", help="restore images or folders with a model",
@@ -18,7 +21,7 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="auto (default): bf16 where the model card's check measured it equal to fp32 "
                         "and the device runs it natively, else fp32")
-    p.add_argument("--backend", choices=("auto", "eager", "compile", "onnxruntime", "openvino"),
+    p.add_argument("--backend", choices=BACKEND_CHOICES,
                    help="what runs the net: auto measures each (once per model and device, "
                         "cached) and keeps the fastest whose output equals eager fp32; a name "
                         "forces one (non-eager ones run fp32); default: the cached measured "

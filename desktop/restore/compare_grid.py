@@ -60,7 +60,8 @@ class PaneHeatmap(DifferenceRenderer):
         paint_layer(painter, canvas, self.layer)
         draw_labels(painter, canvas.width(), _fit_label(painter, self.note, canvas.width(),
                                                         Qt.TextElideMode.ElideMiddle))
-        draw_legend(painter, canvas.width(), canvas.height(), self.peak, self.depth_max)
+        draw_legend(painter, canvas.width(), canvas.height(), self.peak, self.depth_max,
+                    title="|difference| (levels)")
 
 
 class ShownCanvas(Canvas):

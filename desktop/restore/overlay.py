@@ -41,7 +41,7 @@ def draw_labels(painter: QPainter, width: float, left: str, right: str | None = 
 
 
 def draw_legend(painter: QPainter, width: float, height: float, peak: float,
-                depth_max: int = 255) -> None:
+                depth_max: int = 255, title: str = "|after − before|") -> None:
     """Colour bar for the difference map: 0 .. ``peak`` (in 8-bit levels by default)."""
     global _strip
     if _strip is None:
@@ -56,9 +56,9 @@ def draw_legend(painter: QPainter, width: float, height: float, peak: float,
     path.addRoundedRect(box, 8, 8)
     painter.fillPath(path, QColor(0, 0, 0, 160))
     painter.setPen(QColor(255, 255, 255))
-    title = QRectF(box.left() + 12, box.top() + 6, bar_w, fm.height())
-    painter.drawText(title, Qt.AlignmentFlag.AlignLeft, "|after − before|")
-    bar = QRectF(box.left() + 12, title.bottom() + 4, bar_w, bar_h)
+    row = QRectF(box.left() + 12, box.top() + 6, bar_w, fm.height())
+    painter.drawText(row, Qt.AlignmentFlag.AlignLeft, title)
+    bar = QRectF(box.left() + 12, row.bottom() + 4, bar_w, bar_h)
     painter.drawImage(bar, _strip)
     labels = QRectF(bar.left(), bar.bottom() + 2, bar_w, fm.height())
     painter.drawText(labels, Qt.AlignmentFlag.AlignLeft, "0")

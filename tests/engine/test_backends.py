@@ -259,3 +259,9 @@ def test_dataloader_workers_after_measuring_every_backend_in_the_same_process():
     assert "batches 4" in out.stdout, said        # every worker delivered
     assert "runtimes left 0" in out.stdout, said  # and the parent still frees them
 
+
+
+def test_the_cli_offers_every_backend():
+    from desktop.commands.restore import BACKEND_CHOICES
+
+    assert BACKEND_CHOICES == ("auto", *backends.NAMES)
