@@ -67,7 +67,7 @@ def measure(entry, mp: float, repeats: int, peaks: dict) -> dict:
     macs = macs_per_output_pixel(restorer)
     row = {"model": entry.id, "macs": macs}
     for precision in ("fp32", "bf16"):
-        options = InferenceOptions(precision=precision)
+        options = InferenceOptions(precision=precision, backend="eager")   # the PyTorch path
         ours = restore_whole(restorer, img, options)
         t_ours = median_time(lambda: restore_whole(restorer, img, options), repeats)
         plain = whole_forward(restorer, img, precision)

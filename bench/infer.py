@@ -35,7 +35,7 @@ def child(mp: int, tiled: bool, repeats: int) -> dict:
     w = int((mp * 1e6 * 4 / 3) ** 0.5) // 8 * 8
     h = int(mp * 1e6 / w)
     img = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
-    options = InferenceOptions(tile=None if tiled else 0)
+    options = InferenceOptions(tile=None if tiled else 0, backend="eager")   # the PyTorch path
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

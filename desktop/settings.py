@@ -21,6 +21,7 @@ DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
 VIEWER_MODES = ("split", "side", "difference", "blink", "compare")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BACKENDS = ("auto", "eager", "onnxruntime", "openvino")   # engine.backends.NAMES, "auto" first
 MAX_FILE_BYTES = 8 << 20   # a settings file larger than this is not ours
 MAX_DEPTH = 32             # nesting a settings value may have
 MAX_TEXT = 4096            # characters of a path or a name
@@ -33,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "budget_mb": 512,        # memory budget that sizes tiles
     "tile": 0,               # 0: tile size from the budget
     "precision": "auto",
+    "backend": "auto",       # auto: the measured fastest (engine.backend_choice)
     "strength": 100,         # percent of the model output blended over the input
     "post": [],              # post-processing steps after the model (engine.postprocess)
     "scale": 0,              # 0: the model's own scale
@@ -188,6 +190,7 @@ CHECKS: dict[str, Any] = {
     "budget_mb": _whole(64, 1 << 20),
     "tile": _whole(32, 8192, 0),
     "precision": _one_of(*PRECISIONS),
+    "backend": _one_of(*BACKENDS),
     "strength": _whole(0, 100),
     "post": _texts,
     "scale": _whole(0, 4),

@@ -35,6 +35,10 @@ CHOICES = ("auto",) + NAMES
 AUTO_MEASURES = ("eager", "onnxruntime", "openvino")  # compile takes minutes: measured on request
 TOLERANCE = 1e-4        # largest |backend - eager fp32| on the check tile
 SETUP_LIMIT_S = 10.0    # a backend slower than this to set up is not chosen automatically
+# With nothing measured yet, a CPU restore of an image this big measures the backends first
+# (8-11 s here, once per model and device, then cached): at eager speed such an image takes
+# a minute or more, and ONNX Runtime / OpenVINO ran the shipped nets 2-3x faster.
+AUTO_MEASURE_PIXELS = 2_000_000
 CHECK_SIZE = (80, 56)   # the random check tile, deliberately not the export's 64x64
 MEASURE_SIDE = 256
 CACHE_FILE = "backend_checks.json"
@@ -120,6 +124,15 @@ def release(restorer, keep: str) -> None:
     cache = _ready.get(restorer, {})
     for name in [n for n in cache if n not in (keep, "eager")]:
         del cache[name]
+
+
+def default_choice(restorer, pixels: int) -> str | None:
+    """What ``select`` gets when the user forced nothing: "auto" (measure now) for a big
+    image on the CPU with no measurement cached, else None (the cached choice or eager)."""
+    if pixels >= AUTO_MEASURE_PIXELS and is_net(restorer) and \
+            str(getattr(restorer, "device", "cpu")).startswith("cpu") and cached_check(restorer) is None:
+        return "auto"
+    return None
 
 
 def select(restorer, want: str | None, tile: int, precision: str) -> Chosen:

@@ -211,7 +211,12 @@ def _restore_planes(restorer: Restorer, x: np.ndarray, options: InferenceOptions
         tile = options.tile or auto_tile(restorer, options.budget_mb)
     if restorer.fixed_size:
         tile = restorer.fixed_size
-    chosen = backend_choice.select(restorer, options.backend, tile, precision)
+    want = options.backend
+    if want is None:
+        want = backend_choice.default_choice(restorer, h * w)
+        if want == "auto":
+            yield Progress(0, 1, "measuring backends (once for this model)")
+    chosen = backend_choice.select(restorer, want, tile, precision)
     if chosen.note:
         yield Log(chosen.level, chosen.note)
     precision = chosen.precision

@@ -122,7 +122,7 @@ class RestoreActions:
             options=self.options.method_options(), device=str(s.get("device") or "auto"),
             threads=int(s.get("threads") or 0), tile=opts["tile"],
             budget_mb=int(s.get("budget_mb") or 512), precision=opts["precision"],
-            strength=opts["strength"] / 100.0, post=tuple(opts["post"]))
+            backend=opts["backend"], strength=opts["strength"] / 100.0, post=tuple(opts["post"]))
 
     def cancel(self, item: QueueItem) -> None:
         if item.handle is None or not item.busy:

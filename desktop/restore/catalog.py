@@ -5,6 +5,7 @@ Torch-free: cards and registry entries are read, nothing is built.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 GROUPS = ("Denoise", "Deblur", "Super-resolution", "Filters", "Other", "Imported", "Classical")
@@ -117,8 +118,9 @@ def card_html(choice: Choice) -> str:
                      enumerate(bench.items()) if isinstance(v, (int, float))]
         if card.get("train_minutes"):
             rows.append(("Training time", f"{card['train_minutes']} min (CPU)"))
-        if card.get("parent"):
-            rows.append(("Fine-tuned from", str(card["parent"])))
+        parent = Path(str(card.get("parent") or "")).name   # an id, or the folder it was
+        if parent and parent != choice.id:                     # (a run resumed from itself: none)
+            rows.append(("Fine-tuned from", parent))
         if card.get("created"):
             rows.append(("Created", str(card["created"]).replace("T", " ")))
         rows.append(("Id", choice.id))

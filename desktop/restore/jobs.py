@@ -32,6 +32,7 @@ class RestoreItemSpec:
     tile: int = 0                     # 0: from the budget
     budget_mb: int = 512
     precision: str = "auto"
+    backend: str = "auto"             # "auto": cached choice, measured on a big image; or forced
     strength: float = 1.0
     post: tuple[str, ...] = ()        # engine.postprocess steps after the model
 
@@ -119,7 +120,8 @@ def restore_item_job(spec: RestoreItemSpec, control):
     yield Log("info", f"{restorer.title} (×{restorer.scale}) on {spec.path}")
     options = InferenceOptions(tile=spec.tile or None, budget_mb=spec.budget_mb,
                                precision=spec.precision, strength=spec.strength,
-                               postprocess=tuple(spec.post))
+                               postprocess=tuple(spec.post),
+                               backend=None if spec.backend == "auto" else spec.backend)
     run = restore_image(restorer, image.pixels, options, spec.scale or None,
                         image.info.icc_profile, Path(spec.path).name)   # wide gamut: via sRGB
     while True:

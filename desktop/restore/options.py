@@ -61,6 +61,7 @@ class OptionsPanel(QWidget):
                                            "Auto sizes them from the memory budget.")
         self.tile_mode.addItem("Auto", "auto")
         self.tile_mode.addItem("Custom", "custom")
+        self.tile_mode.setMinimumWidth(96)   # "Custom" and the arrow, with the theme's padding
         self.tile = QSpinBox(suffix=" px")
         self.tile.setRange(32, 8192)
         self.tile.setSingleStep(64)
@@ -75,10 +76,17 @@ class OptionsPanel(QWidget):
         self.precision = QComboBox(toolTip="auto: bf16 where the model's check measured it equal to "
                                            "fp32 and the hardware runs it natively; classical "
                                            "methods always run in fp32.")
-        self.precision.addItem("auto (bf16 where equal)", "auto")
+        self.precision.addItem("auto", "auto")
         self.precision.addItem("fp32 (exact)", "fp32")
         self.precision.addItem("bf16 (fast)", "bf16")
         self.form.addRow("Precision", self.precision)
+        self.backend = QComboBox(toolTip="What runs the net. Auto: the fastest that matched "
+                                         "PyTorch's output when measured (once per model, on "
+                                         "the first big image); the model card shows it.")
+        for text, data in (("auto (fastest)", "auto"), ("PyTorch", "eager"),
+                           ("ONNX Runtime", "onnxruntime"), ("OpenVINO", "openvino")):
+            self.backend.addItem(text, data)
+        self.form.addRow("Backend", self.backend)
 
         strength_row = QWidget()
         srow = QHBoxLayout(strength_row)
@@ -108,7 +116,7 @@ class OptionsPanel(QWidget):
         self.form.addRow("Post-process", post_box)
 
         self.method_rows: dict[str, QWidget] = {}
-        for w in (self.scale, self.tile_mode, self.precision):
+        for w in (self.scale, self.tile_mode, self.precision, self.backend):
             w.currentIndexChanged.connect(self.changed)
         self.tile.valueChanged.connect(self.changed)
         self.strength.valueChanged.connect(self.changed)
@@ -121,6 +129,7 @@ class OptionsPanel(QWidget):
         self.method_rows = {}
         classical = choice is not None and choice.kind == "classical"
         self.precision.setEnabled(not classical)
+        self.backend.setEnabled(not classical)
         if classical:
             self.precision.setCurrentIndex(0)
         saved = saved or {}
@@ -188,6 +197,7 @@ class OptionsPanel(QWidget):
             "scale": int(self.scale.currentData()),
             "tile": self.tile.value() if self.tile_mode.currentData() == "custom" else 0,
             "precision": self.precision.currentData(),
+            "backend": self.backend.currentData(),
             "strength": self.strength.value(),
             "post": [name for name, box in self.post.items() if box.isChecked()],
         }
@@ -200,6 +210,7 @@ class OptionsPanel(QWidget):
         if tile:
             self.tile.setValue(tile)
         self.precision.setCurrentIndex(max(self.precision.findData(settings.get("precision")), 0))
+        self.backend.setCurrentIndex(max(self.backend.findData(settings.get("backend")), 0))
         self.strength.setValue(int(settings.get("strength") if settings.get("strength") is not None else 100))
         post = settings.get("post") or []
         for name, box in self.post.items():

@@ -28,8 +28,12 @@ class SlowRestorer(Restorer):
 @pytest.fixture
 def slow_restorer(monkeypatch):
     import engine.models
+    from desktop.restore.jobs import forget_restorers
 
+    forget_restorers()   # a model an earlier test loaded would be reused instead
     monkeypatch.setattr(engine.models, "load_restorer", lambda *a, **k: SlowRestorer())
+    yield
+    forget_restorers()
 
 
 def small_tiles(page, tile: int = 32) -> None:

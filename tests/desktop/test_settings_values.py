@@ -57,7 +57,8 @@ def test_good_numbers_are_kept(make_window):
     window = make_window()
     assert window.settings.load_error == ""
     assert window.restore_page.options.values() | {"precision": None, "post": None} == {
-        "scale": 2, "tile": 256, "strength": 60, "precision": None, "post": None}
+        "scale": 2, "tile": 256, "strength": 60, "precision": None, "post": None,
+        "backend": "auto"}
 
 
 @pytest.mark.parametrize("window_value", [12, "abc", {"geometry": 12, "splitter": [200, 700, 300]},

@@ -265,3 +265,26 @@ def test_the_cli_offers_every_backend():
     from desktop.commands.restore import BACKEND_CHOICES
 
     assert BACKEND_CHOICES == ("auto", *backends.NAMES)
+
+
+def test_a_big_image_measures_the_backends_once_by_default(model_id, monkeypatch):
+    """Nothing forced, nothing cached: a big CPU restore measures first (and caches it); a
+    small one, or a model already measured, goes straight to work."""
+    from engine.events import Progress
+
+    restorer = load_restorer(model_id, device="cpu")
+    measured = []
+
+    def fake_measure(r, tile):
+        measured.append(r.id)
+        return {"chosen": "eager", "eager": {"ok": True, "ms_per_mp": 1.0}}
+
+    monkeypatch.setattr(backend_choice, "measure", fake_measure)
+    monkeypatch.setattr(backend_choice, "AUTO_MEASURE_PIXELS", 40 * 40)
+    assert backend_choice.default_choice(restorer, 39 * 40) is None
+
+    stages = [e.stage for e in restore_pixels(restorer, image(40, 40)) if isinstance(e, Progress)]
+    assert stages[0] == "measuring backends (once for this model)" and measured == [model_id]
+    assert backend_choice.cached_check(restorer)["chosen"] == "eager"
+    stages = [e.stage for e in restore_pixels(restorer, image(40, 40)) if isinstance(e, Progress)]
+    assert "measuring backends (once for this model)" not in stages and len(measured) == 1
