@@ -6,12 +6,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QHBoxLayout, QHeaderView,
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView,
                                QInputDialog, QLabel, QPushButton, QSplitter, QTableView,
                                QVBoxLayout, QWidget)
 
-from ..restore.catalog import TASK_TITLES, Choice, card_html, default_model, model_choices
-from .backend_card import BackendNote
+from ..restore.catalog import TASK_TITLES, Choice, default_model, model_choices
+from .import_report import from_folder, progress, summary
+from .model_detail import ModelDetail
 from .widgets import ResultsPanel
 
 COLUMNS = ("Name", "Task", "Architecture", "Scale", "Source", "Metrics")
@@ -130,42 +131,15 @@ class ModelsPage(QWidget):
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_detail())
         self.table.doubleClicked.connect(lambda _i: self.use_in_restore())
 
-        detail = QFrame(objectName="card")
-        detail.setMinimumWidth(300)
-        dv = QVBoxLayout(detail)
-        dv.setContentsMargins(16, 14, 16, 14)
-        dv.setSpacing(8)
-        self.card = QLabel(objectName="cardText")
-        self.card.setWordWrap(True)
-        self.card.setTextFormat(Qt.TextFormat.RichText)
-        self.card.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.backend_note = BackendNote()
-        self.default_note = QLabel("", objectName="hint")
-        self.use_button = QPushButton("Use in Restore")
-        self.use_button.setProperty("primary", True)
-        self.default_button = QPushButton("Set as default")
-        self.rename_button = QPushButton("Rename…")
-        self.delete_button = QPushButton("Delete…")
-        self.delete_button.setProperty("danger", True)
-        self.use_button.clicked.connect(self.use_in_restore)
-        self.default_button.clicked.connect(self.set_default)
-        self.rename_button.clicked.connect(lambda: self.rename_selected())
-        self.delete_button.clicked.connect(self.delete_selected)
-        dv.addWidget(self.card)
-        dv.addWidget(self.backend_note)
-        dv.addWidget(self.default_note)
-        dv.addStretch(1)
-        dv.addWidget(self.use_button)
-        dv.addWidget(self.default_button)
-        row = QHBoxLayout()
-        row.addWidget(self.rename_button)
-        row.addWidget(self.delete_button)
-        dv.addLayout(row)
+        self.detail = ModelDetail()
+        self.detail.use_button.clicked.connect(self.use_in_restore)
+        self.detail.default_button.clicked.connect(self.set_default)
+        self.detail.rename_button.clicked.connect(lambda: self.rename_selected())
+        self.detail.delete_button.clicked.connect(self.delete_selected)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
-        split.addWidget(detail)
+        split.addWidget(self.detail)
         split.setStretchFactor(0, 1)
         split.setSizes([820, 340])
         split.setChildrenCollapsible(False)
@@ -234,23 +208,7 @@ class ModelsPage(QWidget):
 
     def _show_detail(self) -> None:
         c = self.current()
-        self.card.setText(card_html(c) if c else "Select a model to see its card.")
-        self.backend_note.show_for(c, self.settings.get("device", "auto"))
-        for b in (self.use_button, self.default_button):
-            b.setEnabled(c is not None)
-        deletable = bool(c and c.deletable)
-        for b in (self.rename_button, self.delete_button):
-            b.setEnabled(deletable)
-            b.setToolTip("" if deletable or c is None else
-                         "Shipped models and built-in methods cannot be changed")
-        task = c.task if c else ""
-        self.default_button.setText(f"Set as default for {TASK_TITLES.get(task, task).lower()}"
-                                    if task else "Set as default")
-        self.default_button.setEnabled(bool(task))
-        is_default = bool(c and task and default_model(task, self.settings,
-                                                       list(self.choices.values())) == c.id)
-        self.default_note.setText(f"★ Default for {TASK_TITLES.get(task, task).lower()}"
-                                  if is_default else "")
+        self.detail.show_choice(c, list(self.choices.values()), self.settings)
         self.export_button.setEnabled(importer_available() and c is not None and c.kind != "classical")
 
     def on_shown(self) -> None:
@@ -320,7 +278,8 @@ class ModelsPage(QWidget):
     # ------------------------------------------------------- import / export
     # Both run on the Runner: model_import.import_files_job (a drop, the file picker, a whole
     # folder: each file reported on its own) and export_job above around engine.export.
-    # Their outcomes show in the notice line, the status bar and, for batches, the results panel.
+    # Their outcomes show in the notice line, the status bar and, for batches, the results panel
+    # (its rows and the summary line: import_report.py).
     def _set_import_state(self) -> None:
         ok = importer_available()
         self.import_button.setEnabled(ok)
@@ -392,29 +351,11 @@ class ModelsPage(QWidget):
         else:
             self.results.hide()   # an earlier batch's list would now mislead
         self.notify(f"Importing {one}…" if len(paths) == 1 else
-                    f"Importing {len(paths)} model files{self._from(origin)}…")
+                    f"Importing {len(paths)} model files{from_folder(origin)}…")
         return True
 
-    @staticmethod
-    def _from(origin: str | None) -> str:
-        return f" from {Path(origin).name}" if origin else ""
-
     def _show_batch(self, batch: dict) -> None:
-        from .model_import import describe
-
-        records = batch["records"]
-        done = [r for r in records if "id" in r]
-        refused = [r for r in records if "error" in r]
-        finished = batch.get("finished", False)
-        where = self._from(batch["origin"])
-        if finished:
-            title = f"Imported {len(done)} of {len(records)}{where}" + \
-                (f" · {len(refused)} refused" if refused else "")
-        else:
-            title = f"Importing {len(records)} files{where} · {len(done) + len(refused)} done"
-        rows = [("ok" if "id" in r else "failed" if "error" in r else "waiting", describe(r),
-                 r.get("id", "")) for r in records]
-        self.results.show_rows(title, rows)
+        self.results.show_rows(*progress(batch))
         batch["shown"] = True
 
     def _file_ended(self, key, event) -> None:
@@ -437,39 +378,12 @@ class ModelsPage(QWidget):
                 record.update(final)
         batch["finished"] = True
         done = [r for r in records if "id" in r]
-        refused = [r for r in records if "error" in r]
         if done:
             self.refresh(select=done[0]["id"])
             self.ctx.models_changed.emit()
         if batch.get("shown"):
             self._show_batch(batch)
-        self.notify(self._summary(batch, event), error=not done)
-
-    def _summary(self, batch: dict, event) -> str:
-        """One line for the notice and the status bar: what was imported, what was not."""
-        records = batch["records"]
-        done = [r for r in records if "id" in r]
-        refused = [r for r in records if "error" in r]
-        if type(event).__name__ == "Failed":
-            what = records[0]["name"] if len(records) == 1 else "the models"
-            return f"Could not import {what}: {event.message}"
-        if len(records) == 1 and refused:
-            return f"Could not import {refused[0]['name']}: {refused[0]['error']}"
-        kinds = list(dict.fromkeys(f"{r['architecture']} ×{r['scale']}" for r in done
-                                   if "architecture" in r))   # not known if the job was aborted
-        if len(records) == 1 and done:
-            r = done[0]
-            return f"Imported {r['name']} as '{r['id']}'" + \
-                (f" ({r['architecture']}, ×{r['scale']})." if kinds else ".")
-        text = f"Imported {len(done)} of {len(records)} model files{self._from(batch['origin'])}"
-        if kinds:
-            text += f" ({', '.join(kinds[:3])}{', …' if len(kinds) > 3 else ''})"
-        if refused:
-            names = ", ".join(r["name"] for r in refused[:2]) + (" …" if len(refused) > 2 else "")
-            text += f"; {len(refused)} refused ({names})"
-        if getattr(event, "status", "done") != "done":
-            text += f"; stopped before {len(records) - len(done) - len(refused)} more"
-        return text + "."
+        self.notify(summary(batch, event), error=not done)
 
     def export_model(self, path: str | None = None, fmt: str | None = None) -> bool:
         c = self.current()

@@ -97,7 +97,7 @@ class RestorePage(RestoreActions, KeptResults, QWidget):
         vb.setSpacing(0)
         vb.addWidget(self.banner_frame)
         vb.addWidget(self.viewer, 1)
-        self.viewer_box_layout = vb   # tools under the viewer (marking.py: the fine-tune timeline)
+        self.viewer_box_layout = vb   # tools under the viewer (timeline_view.py: the timeline)
         self.center = QStackedWidget()
         self.center.addWidget(self.empty)
         self.center.addWidget(viewer_box)
@@ -399,7 +399,7 @@ class RestorePage(RestoreActions, KeptResults, QWidget):
         mine = (f"#{self.queue.row_of(item) + 1} {item.result.model}", item.id)
         rows = [(text, key, self.queue.by_id(key).result.pixels if key else
                  item.result.image.pixels) for text, key in choices[:1] + [mine] + choices[1:]]
-        return rows + self.marking.compare_sources(item)
+        return rows + self.marking.timeline.compare_sources(item)
 
     def compared_with(self, item: QueueItem) -> QueueItem | None:
         """The other row whose result the viewer shows as "before", if the user chose one."""

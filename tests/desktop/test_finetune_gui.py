@@ -117,7 +117,7 @@ def test_mark_add_finetune_register(make_window, tmp_path, images, qtbot):
 
     # 4. the timeline under the viewer: scrub to the first checkpoint; the two marked regions
     # (restored alone) show next to the parent's, in the strip and in the viewer
-    bar = page.marking.timeline
+    bar = page.marking.timeline.bar
     assert bar.isVisible() and len(bar.entries) == dialog.timeline.count()
     bar.slider.setValue(1)
     qtbot.waitUntil(lambda: page.viewer.labels() == ("parent", bar.entries[1]["label"])
@@ -149,15 +149,16 @@ def test_mark_add_finetune_register(make_window, tmp_path, images, qtbot):
     # ... and Whole image restores all of it: the regions equal its pixels (enough context)
     bar.whole_button.click()
     whole_key = (item.path, bar.entries[1]["ref"], None)
-    qtbot.waitUntil(lambda: page.marking.outputs.get(whole_key) is not None
-                    and page.viewer.after_layer.pixels is page.marking.outputs[whole_key],
+    qtbot.waitUntil(lambda: page.marking.timeline.outputs.get(whole_key) is not None
+                    and page.viewer.after_layer.pixels is page.marking.timeline.outputs[whole_key],
                     timeout=15000)
-    whole = page.marking.outputs[whole_key]
+    whole = page.marking.timeline.outputs[whole_key]
     assert np.abs(whole[inside] - step_view[inside]).max() < 1e-4
     assert page.viewer.labels() == ("parent", bar.entries[1]["label"])
     # the whole-image outputs are what the Compare panes offer beside the input and result
     offered = {s.text: s.pixels for s in page.viewer.grid.sources}
-    assert offered["fine-tune parent"] is page.marking.outputs[(item.path, bar.entries[0]["ref"], None)]
+    parent_whole = page.marking.timeline.outputs[(item.path, bar.entries[0]["ref"], None)]
+    assert offered["fine-tune parent"] is parent_whole
     assert offered[f"fine-tuned, {bar.entries[1]['label']}"] is whole and "Input" in offered
     bar.register_button.click()
     chosen = f"{model}-step{bar.entries[1]['label'].split()[-1]}"
@@ -188,11 +189,11 @@ def test_timeline_without_marks_uses_the_examples_and_reports_a_broken_checkpoin
     examples = tmp_path / "examples"
     examples.mkdir()
     images.write_png(examples / "other-0-0-16x16.png", smooth_image(np.random.default_rng(4), 16))
-    marking.run_examples = examples
+    marking.timeline.run_examples = examples
     checkpoint = find_model(parent).path   # a stand-in checkpoint; then one that is gone
-    marking.timeline.set_run(parent, None, [{"step": 5, "path": str(checkpoint), "psnr": None},
-                                            {"step": 9, "path": str(tmp_path / "gone")}])
-    bar = marking.timeline
+    marking.timeline.bar.set_run(parent, None, [{"step": 5, "path": str(checkpoint), "psnr": None},
+                                                {"step": 9, "path": str(tmp_path / "gone")}])
+    bar = marking.timeline.bar
 
     # no marks on this image: the examples' crops are compared, and the strip says so
     bar.slider.setValue(1)
@@ -204,7 +205,7 @@ def test_timeline_without_marks_uses_the_examples_and_reports_a_broken_checkpoin
     bar.slider.setValue(2)
     qtbot.waitUntil(lambda: "Could not restore the regions" in window.statusBar().currentMessage(),
                     timeout=15000)
-    assert marking._busy is None
+    assert marking.timeline._busy is None
     marking.set_region(8, 8, 24, 20)
     bar.slider.setValue(1)
     qtbot.waitUntil(lambda: page.viewer.labels() == ("parent", "step 5")

@@ -35,7 +35,7 @@ def models():
 
 def shown(page, model_id: str) -> str:
     assert page.select(model_id)
-    return page.backend_note.text() if page.backend_note.isVisible() else ""
+    return page.detail.backend_note.text() if page.detail.backend_note.isVisible() else ""
 
 
 def test_the_card_shows_the_chosen_backend_and_its_speed(make_window, models, tmp_path):
@@ -55,7 +55,7 @@ def test_the_card_shows_the_chosen_backend_and_its_speed(make_window, models, tm
     assert "406 ms per megapixel" in text and "2.00× as fast as PyTorch" in text
     assert "PyTorch 812" in text and "ONNX Runtime 530" in text and "2026-12-04 01:20" in text
     assert "CUDA" not in text and "compile" not in text   # the settings ask for the CPU
-    assert "OpenVINO" not in page.card.text()      # a section of its own, under the card
+    assert "OpenVINO" not in page.detail.card.text()      # a section of its own, under the card
     window.grab().save(str(tmp_path / "models-card-backend.png"))
     if os.environ.get("RESTORELAB_SCREENSHOTS"):
         window.grab().save(os.path.join(os.environ["RESTORELAB_SCREENSHOTS"],

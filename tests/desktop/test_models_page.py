@@ -33,13 +33,13 @@ def test_the_page_lists_a_saved_model_and_its_card(window, user_model):
     assert "my-denoiser" in page.ids()
     assert "nlmeans" in page.ids()                       # the classical methods too
     assert page.select("my-denoiser")
-    card = page.card.text()
+    card = page.detail.card.text()
     for text in ("My denoiser", "dncnn", "my photos", "psnr 31.50", "ssim 0.9100"):
         assert text in card
     row = page.proxy.mapToSource(page.table.currentIndex()).row()
     cells = [page.model.item(row, c).text() for c in range(page.model.columnCount())]
     assert cells[0] == "My denoiser" and cells[4] == "Trained" and "psnr 31.50" in cells[5]
-    assert page.delete_button.isEnabled() and page.rename_button.isEnabled()
+    assert page.detail.delete_button.isEnabled() and page.detail.rename_button.isEnabled()
 
 
 def test_delete_asks_and_removes(window, answers, user_model):
@@ -50,7 +50,7 @@ def test_delete_asks_and_removes(window, answers, user_model):
     assert not page.delete_selected()
     assert user_model.exists() and len(answers.asked) == 1
     answers.yes = True
-    page.delete_button.click()
+    page.detail.delete_button.click()
     assert len(answers.asked) == 2 and "My denoiser" in answers.asked[1][1]
     assert not user_model.exists()
     assert "my-denoiser" not in page.ids()
@@ -67,8 +67,9 @@ def test_built_in_and_shipped_models_cannot_be_deleted(window, monkeypatch, tmp_
     page.refresh()
     for model_id in ("shipped-sr", "bicubic"):
         assert page.select(model_id)
-        assert not page.delete_button.isEnabled() and not page.rename_button.isEnabled()
-        assert "cannot" in page.delete_button.toolTip()
+        detail = page.detail
+        assert not detail.delete_button.isEnabled() and not detail.rename_button.isEnabled()
+        assert "cannot" in detail.delete_button.toolTip()
         assert not page.delete_selected()
     assert (shipped / "shipped-sr").exists()
 
@@ -78,11 +79,11 @@ def test_rename_default_and_use_in_restore(window, user_model):
     window.show_page("Models")
     page.select("my-denoiser")
     assert page.rename_selected("Sharp eyes")
-    assert page.current_id() == "Sharp-eyes" and "Sharp eyes" in page.card.text()
-    page.default_button.click()
+    assert page.current_id() == "Sharp-eyes" and "Sharp eyes" in page.detail.card.text()
+    page.detail.default_button.click()
     assert window.settings.default_model("denoise") == "Sharp-eyes"
-    assert "Default for denoise" in page.default_note.text()
-    page.use_button.click()
+    assert "Default for denoise" in page.detail.default_note.text()
+    page.detail.use_button.click()
     assert window.current_page_name() == "Restore"
     assert window.restore_page.picker.current_id() == "Sharp-eyes"
 
