@@ -70,12 +70,12 @@ def test_compare_overlays_the_curves_of_selected_runs(window, qtbot, runs):
     page.select_numbers({1, 2})
     assert len(page.selected()) == 2
     qtbot.waitUntil(lambda: len(page.cache) == 2, timeout=30000)
-    assert page.metric.currentText() == "loss/total"
+    assert page.metric_box.currentText() == "loss/total"
     assert page.draw() == 2
     items = page.plot.getPlotItem().listDataItems()
     assert sorted(len(i.xData) for i in items) == [3, 4]
     assert max(max(i.yData) for i in items) < 1              # the rolled-back step is gone
-    page.metric.setCurrentText("val/psnr")
+    page.metric_box.setCurrentText("val/psnr")
     assert page.draw() == 2
     page.log_check.setChecked(True)
     assert page.plot.getPlotItem().ctrl.logYCheck.isChecked()
