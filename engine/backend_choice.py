@@ -7,8 +7,8 @@ falls back to eager with one logged reason, never an exception.
 ``measure`` times the candidates once on a tile and keeps the result in the user cache dir,
 keyed by the weights' sha256 and the device (the cards of shipped models are read-only).
 ``backend="auto"`` measures when nothing is cached yet; the default (``None``) runs the cached
-choice when there is one and eager otherwise, so a first restore never waits for a
-measurement. The choice is the fastest candidate that matched, among those whose one-off
+choice when there is one and eager otherwise, except that the engine asks for "auto" on a big
+CPU image (``default_choice``), where one measurement of a few seconds pays for itself. The choice is the fastest candidate that matched, among those whose one-off
 setup (export, compilation) is short enough to pay in every new process. Once chosen, the
 candidates that lost are let go, so their runtimes do not stay loaded beside the winner.
 """
