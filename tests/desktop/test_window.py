@@ -196,3 +196,6 @@ def test_every_page_renders_and_no_widget_hides_a_qt_method(window, qtbot):
             shadowed = qt_names & set(getattr(widget, "__dict__", {}))
             assert not shadowed, f"{type(widget).__name__} hides QWidget.{sorted(shadowed)}"
         assert not page.grab().isNull()
+    # the pages' first visits start quick jobs (catalogs, previews): let them end before the
+    # window closes, or their lane's thread outlives the test
+    qtbot.waitUntil(lambda: not window.runner.jobs(), timeout=60000)
