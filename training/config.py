@@ -79,6 +79,8 @@ class ScheduleConfig:
     min_lr: float = 1e-6
     gamma: float = 0.5             # step/exponential factor per ``step_every`` (exponential 0: reach min_lr)
     step_every: int = 1000
+    clock: str = "wall"            # what minutes count: wall time, or this process's CPU time
+                                   # ("cpu": fair budgets on a shared machine, e.g. benchmarks)
 
 
 @dataclass
@@ -257,6 +259,8 @@ def _check(cfg: RunConfig) -> None:
     for name in ("epochs", "warmup", "minutes"):
         positive(getattr(cfg.schedule, name), f"schedule.{name}", zero_ok=True)
     positive(cfg.schedule.step_every, "schedule.step_every")
+    if cfg.schedule.clock not in ("wall", "cpu"):
+        raise ConfigError(f"schedule.clock is 'wall' or 'cpu', got {cfg.schedule.clock!r}")
     positive(cfg.val.every_minutes, "val.every_minutes", zero_ok=True)
     positive(cfg.watchdog.lr_factor, "watchdog.lr_factor")
     if not isinstance(cfg.loss, dict) or not cfg.loss:

@@ -243,9 +243,10 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
     run.watchdog.keep(run.step, loop.full_state, force=True)
     run.session_s0 = run.train_s
     step_time, samples = None, cfg.data.batch * world
+    clock = time.process_time if cfg.schedule.clock == "cpu" else time.perf_counter
     try:
         while run.step < total and not control.stop_requested and not out_of_time(run):
-            t0 = time.perf_counter()
+            t0 = clock()
             batch = next(batches)
             run.cursor += 1
             loop.set_lr(schedule_step(run, total), total, run.watchdog.lr_scale)
@@ -261,7 +262,7 @@ def _train(run: _Run, data, control: Control, device: str, world: int) -> Iterat
                 yield Rollback(run.step, result.reason, loop.lr)
                 continue
             run.step += 1
-            dt = time.perf_counter() - t0
+            dt = clock() - t0
             # a step 20x longer than usual was a suspended or paused process: count a usual one
             run.train_s += dt if step_time is None or dt < 20 * step_time else step_time
             step_time = dt if step_time is None else 0.9 * step_time + 0.1 * min(dt, 20 * step_time)

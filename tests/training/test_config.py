@@ -53,6 +53,7 @@ def test_relative_paths_follow_the_config_file(tmp_path, monkeypatch):
     ("loop='magic'", "loop"),
     ("data.crop=30", "multiple of data.scale"),   # with scale 4 below
     ("optim.betas=[0.9]", "betas"),
+    ("schedule.clock='gpu'", "schedule.clock is 'wall' or 'cpu'"),
 ])
 def test_bad_configs_say_what_is_wrong(override, message):
     extra = ["data.scale=4", "data.recipe=[{type='downscale', scale=4}]"] if "30" in override else []

@@ -236,3 +236,19 @@ def test_a_time_budget_validates_and_checkpoints_by_stepping_time(images, monkey
     saved = [e for e in events if isinstance(e, Saved) and e.kind == "checkpoint"]
     assert validated == [2, 4, 6, 7]       # every 1 s of stepping, then the final one
     assert len(saved) == 4
+
+
+def test_a_cpu_clock_budget_counts_compute_not_waiting(images, monkeypatch):
+    """schedule.clock = "cpu": time the process spent waiting (a shared machine) is not
+    stepping time; here the wall clock runs 0.5 s a call while CPU time barely moves."""
+    wall, cpu = iter(np.arange(0, 1000, 0.5)), iter(np.arange(0, 1000, 0.001))
+
+    class SharedMachine:
+        perf_counter = staticmethod(lambda: float(next(wall)))
+        process_time = staticmethod(lambda: float(next(cpu)))
+
+    monkeypatch.setattr(job, "time", SharedMachine)
+    events, _ = run(images, "schedule.steps=7", f"val.every_minutes={1 / 60}",
+                    "schedule.clock='cpu'", "checkpoint.every=0")
+    validated = [e.step for e in events if isinstance(e, Metric) and e.name == "val/psnr"]
+    assert validated == [7]                # under a second of CPU: only the final validation
