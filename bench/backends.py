@@ -94,7 +94,7 @@ def main() -> None:
 
     import cv2
 
-    from engine import backend_choice, backends, devices
+    from engine import backend_cache, backend_choice, backends, devices
     from engine.precision import sample_image
 
     devices.set_threads(args.threads)
@@ -110,9 +110,8 @@ def main() -> None:
             check = {n: r for n, r in rows.items() if n in backends.NAMES}
             if "eager-bf16" in rows:
                 check["eager-bf16"] = rows["eager-bf16"]
-            check["chosen"] = backend_choice.choose(check)
-            check["measured"] = backend_choice.stamp()
-            backend_choice.store_check(restorer, check)
+            backend_choice.finish(check, "cpu")
+            backend_cache.store_check(restorer, check)
             print(f"  cached: chosen {check['chosen']}")
 
 

@@ -11,21 +11,21 @@ choice when there is one and eager otherwise, except that the engine asks for "a
 CPU image (``default_choice``), where one measurement of a few seconds pays for itself. The choice is the fastest candidate that matched, among those whose one-off
 setup (export, compilation) is short enough to pay in every new process. Once chosen, the
 candidates that lost are let go, so their runtimes do not stay loaded beside the winner.
+The candidates are timed in turns, so a load that comes and goes weighs on all of them alike;
+when a cached measurement no longer holds (:mod:`engine.backend_cache`), "auto" and the big-image
+default measure again.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import time
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from . import paths
-from .atomic import write_json
+from .backend_cache import cached_check, context, stale, stamp, store_check
 from .backends import BACKENDS, NAMES, Chosen, Unavailable, first_line, random_tile
 from .errors import ConfigError
 
@@ -41,8 +41,6 @@ SETUP_LIMIT_S = 10.0    # a backend slower than this to set up is not chosen aut
 AUTO_MEASURE_PIXELS = 2_000_000
 CHECK_SIZE = (80, 56)   # the random check tile, deliberately not the export's 64x64
 MEASURE_SIDE = 256
-CACHE_FILE = "backend_checks.json"
-
 
 def max_abs_diff(call: Callable, net, x) -> float:
     """Largest |call(x) - net(x)| with the net in fp32 (inf when the shapes differ)."""
@@ -130,8 +128,10 @@ def default_choice(restorer, pixels: int) -> str | None:
     """What ``select`` gets when the user forced nothing: "auto" (measure now) for a big
     image on the CPU with no measurement cached, else None (the cached choice or eager)."""
     if pixels >= AUTO_MEASURE_PIXELS and is_net(restorer) and \
-            str(getattr(restorer, "device", "cpu")).startswith("cpu") and cached_check(restorer) is None:
-        return "auto"
+            str(getattr(restorer, "device", "cpu")).startswith("cpu"):
+        check = cached_check(restorer)
+        if check is None or stale(check, str(restorer.device)):
+            return "auto"
     return None
 
 
@@ -151,7 +151,9 @@ def select(restorer, want: str | None, tile: int, precision: str) -> Chosen:
     check = None
     if want in (None, "auto"):
         check = cached_check(restorer)
-        if check is None and want == "auto":
+        why = "nothing measured yet" if check is None else stale(check, str(restorer.device))
+        if why and want == "auto":
+            log.info("measuring backends for %s: %s", restorer.id, why)
             check = measure(restorer, tile)
             store_check(restorer, check)
         name = (check or {}).get("chosen", "eager")
@@ -181,56 +183,65 @@ def select(restorer, want: str | None, tile: int, precision: str) -> Chosen:
 
 # --- measuring -------------------------------------------------------------------------------
 
-def _ms_per_mp(fn: Callable, x, repeats: int) -> float:
-    """Median milliseconds per input megapixel of ``fn(x)`` after one warm-up run."""
+def _ms_per_mp(fns: dict[str, Callable], x, repeats: int) -> dict[str, float]:
+    """Median milliseconds per input megapixel of each ``fns[name](x)``, after one warm-up
+    run each; the functions are timed in turns (round robin)."""
     import torch
 
-    times = []
+    times: dict[str, list[float]] = {name: [] for name in fns}
     with torch.inference_mode():
         for i in range(repeats + 1):
-            start = time.perf_counter()
-            fn(x)
-            if i:
-                times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1000 / (x.shape[2] * x.shape[3] / 1e6)
+            for name, fn in fns.items():
+                start = time.perf_counter()
+                fn(x)
+                if i:
+                    times[name].append(time.perf_counter() - start)
+    mp = x.shape[2] * x.shape[3] / 1e6
+    return {name: float(np.median(t)) * 1000 / mp for name, t in times.items()}
 
 
 def measure(restorer, tile: int = MEASURE_SIDE, names: tuple[str, ...] = AUTO_MEASURES,
-            repeats: int = 1) -> dict:
+            repeats: int = 3) -> dict:
     """Check and time ``names`` on one random tile of at most MEASURE_SIDE pixels; the
     result (backend -> ms_per_mp, max_abs_diff, ok, setup_s, or ok False and the error)
-    with the ``chosen`` backend, as the cache keeps it. Eager bf16 is timed as well where
-    the model and device run it, for the precision trade-off (it is not held to TOLERANCE).
-    Only the chosen backend stays prepared for the restorer."""
+    with the ``chosen`` backend and the context, as the cache keeps it. Eager bf16 is timed
+    as well where the model and device run it, for the precision trade-off (it is not held
+    to TOLERANCE). Only the chosen backend stays prepared for the restorer."""
     from . import devices
 
     device = str(restorer.device)
     side = min(tile, MEASURE_SIDE)
     x = random_tile(_net_shape(restorer, side, side), device)
     result: dict[str, Any] = {}
+    fns: dict[str, Callable] = {}
     for name in dict.fromkeys(("eager",) + tuple(names)):
         ready = prepared(restorer, name, tile)
         if ready.reason:
             result[name] = {"ok": False, "error": ready.reason, "max_abs_diff": ready.max_abs_diff}
             continue
-        fn = ready.call if name != "eager" else restorer.module
-        result[name] = {"ms_per_mp": round(_ms_per_mp(fn, x, repeats), 1),
-                        "max_abs_diff": ready.max_abs_diff or 0.0, "ok": True,
+        fns[name] = ready.call if name != "eager" else restorer.module
+        result[name] = {"max_abs_diff": ready.max_abs_diff or 0.0, "ok": True,
                         "setup_s": round(ready.setup_s, 2)}
-    if "bf16" in restorer.spec.precisions and devices.fast_bf16(device):
-        bf16 = _forward_in(restorer, "bf16")
-        result["eager-bf16"] = {"ms_per_mp": round(_ms_per_mp(bf16, x, repeats), 1),
-                                "max_abs_diff": max_abs_diff(bf16, restorer.module, x),
+    bf16 = "bf16" in restorer.spec.precisions and devices.fast_bf16(device)
+    if bf16:
+        fns["eager-bf16"] = _forward_in(restorer, "bf16")
+        result["eager-bf16"] = {"max_abs_diff": max_abs_diff(fns["eager-bf16"], restorer.module, x),
                                 "ok": False, "note": "judged by the card's precision_check"}
-    result["chosen"] = choose(result)
+    for name, ms in _ms_per_mp(fns, x, repeats).items():
+        result[name] = {"ms_per_mp": round(ms, 1), **result[name]}
     result["tile"] = list(x.shape[2:])
-    result["measured"] = stamp()
+    finish(result, device)
     release(restorer, result["chosen"])
     return result
 
 
-def stamp() -> str:
-    return _dt.datetime.now().isoformat(timespec="seconds")
+def finish(check: dict, device: str) -> dict:
+    """Add what a stored measurement keeps besides its timings: the chosen backend, when,
+    and the context it was measured in."""
+    check["chosen"] = choose(check)
+    check["measured"] = stamp()
+    check["context"] = context(device)
+    return check
 
 
 def _forward_in(restorer, precision: str) -> Callable:
@@ -243,84 +254,3 @@ def choose(result: dict) -> str:
     fit = {n: r["ms_per_mp"] for n, r in result.items() if n in NAMES and isinstance(r, dict)
            and r.get("ok") and (n == "eager" or r.get("setup_s", 0.0) <= SETUP_LIMIT_S)}
     return min(fit, key=fit.get) if fit else "eager"
-
-
-# --- the cache: user cache dir, keyed by weights sha256 + device -----------------------------
-
-def _cache_path() -> Path:
-    return paths.cache_dir() / CACHE_FILE
-
-
-def _read_cache() -> dict:
-    import json
-
-    try:
-        data = json.loads(_cache_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def cache_key(restorer) -> str | None:
-    sha = getattr(restorer, "sha256", "")
-    return f"{sha}:{restorer.device}" if sha else None
-
-
-def cached_check(restorer) -> dict | None:
-    key = cache_key(restorer)
-    return _read_cache().get(key) if key else None
-
-
-def store_check(restorer, check: dict) -> None:
-    """Keep a measurement for the next runs (not for nets without a model card's sha256)."""
-    key = cache_key(restorer)
-    if key is None:
-        return
-    data = _read_cache()
-    data[key] = check
-    try:
-        write_json(_cache_path(), data)
-    except OSError as err:
-        log.warning("backend measurement not cached: %s", err)
-
-
-# --- what a model's card shows ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Measured:
-    """One cached measurement of a model on a device, as a card shows it."""
-    device: str
-    chosen: str
-    ms_per_mp: dict[str, float]     # backends that matched eager fp32, as measured
-    measured: str                   # when (ISO time, '' unknown)
-
-    @property
-    def speedup(self) -> float:
-        """Eager fp32 time over the chosen backend's (1.0 when either is missing)."""
-        chosen, eager = self.ms_per_mp.get(self.chosen), self.ms_per_mp.get("eager")
-        return eager / chosen if chosen and eager else 1.0
-
-
-def measurements(sha256: str) -> list[Measured]:
-    """The cached measurements of the model with these weights, one per device measured.
-    Reads only the cache file (no torch, no runtime)."""
-    out = []
-    for key, check in _read_cache().items() if sha256 else ():
-        sha, _, device = key.partition(":")
-        if sha != sha256 or not isinstance(check, dict):
-            continue
-        ms = {n: float(r["ms_per_mp"]) for n, r in check.items() if n in NAMES
-              and isinstance(r, dict) and r.get("ok") and "ms_per_mp" in r}
-        out.append(Measured(device, str(check.get("chosen", "eager")), ms,
-                            str(check.get("measured", ""))))
-    return out
-
-
-def card_info(card: dict) -> dict[str, str]:
-    """The cached measurements of a model (by its card's sha256), one line per device."""
-    out = {}
-    for m in measurements(str(card.get("sha256") or "")):
-        rows = ", ".join(f"{n} {v:.0f}" for n, v in m.ms_per_mp.items())
-        out[f"backend ({m.device})"] = (f"{m.chosen}, x{m.speedup:.2f} vs eager fp32 "
-                                        f"(ms/MP: {rows}; {m.measured})")
-    return out

@@ -133,7 +133,7 @@ def _model_info(entry, describe_arch) -> dict:
     for key in ("metrics", "benchmarks", "dataset", "steps", "created", "description"):
         if card.get(key) not in (None, {}, ""):
             info[key] = card[key]
-    from engine.backend_choice import card_info
+    from engine.backend_cache import card_info
 
     info.update(card_info(card))   # measured backend choice per device, from the user cache
     return info

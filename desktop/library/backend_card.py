@@ -1,6 +1,6 @@
 """The model card's backend section: which inference backend a measurement chose, and how fast.
 
-It reads the cached measurements through ``engine.backend_choice.measurements`` (the cache
+It reads the cached measurements through ``engine.backend_cache.measurements`` (the cache
 file only: no torch, no runtime is loaded). A model with none for the device in use, and the
 classical methods, show no section.
 """
@@ -23,7 +23,7 @@ def _on_device(measured: str, setting: str) -> bool:
 
 def backend_html(card: dict, device: str = "auto") -> str:
     """Rich text for the cached measurements of the model with this card ('' when none)."""
-    from engine.backend_choice import measurements
+    from engine.backend_cache import measurements
 
     found = [m for m in measurements(str(card.get("sha256") or "")) if _on_device(m.device, device)]
     rows = []

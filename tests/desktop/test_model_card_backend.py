@@ -13,9 +13,9 @@ SHA = "ab" * 32
 
 def cache_measurement(device: str, chosen: str, **ms_per_mp: float) -> None:
     """A measurement as engine.backend_choice caches it, for the weights ``SHA`` on ``device``."""
-    from engine import backend_choice, paths
+    from engine import backend_cache, paths
 
-    path = paths.cache_dir() / backend_choice.CACHE_FILE
+    path = paths.cache_dir() / backend_cache.CACHE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(path.read_text()) if path.exists() else {}
     check = {n: {"ms_per_mp": v, "ok": True, "max_abs_diff": 1e-6, "setup_s": 1.0}

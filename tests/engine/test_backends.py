@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from desktop.cli import main
-from engine import backend_choice, backends, checkpoints, imageio, paths, registry
+from engine import backend_cache, backend_choice, backends, checkpoints, imageio, paths, registry
 from engine.events import Log
 from engine.inference import InferenceOptions, restore_pixels, restore_whole
 from engine.models import load_restorer
@@ -132,7 +132,7 @@ def test_auto_measures_once_caches_by_sha_and_device_and_the_default_follows(mod
     loaded = backends.live_runtimes()
     restorer = load_restorer(model_id, device="cpu", precision="fp32")
     _, logs = run(restorer, image(), backend="auto")
-    stored = (paths.cache_dir() / backend_choice.CACHE_FILE).read_text()
+    stored = (paths.cache_dir() / backend_cache.CACHE_FILE).read_text()
     cache = json.loads(stored)
     entry = checkpoints.find_model(model_id)
     check = cache[f"{entry.card['sha256']}:cpu"]
@@ -150,9 +150,9 @@ def test_auto_measures_once_caches_by_sha_and_device_and_the_default_follows(mod
     fresh = load_restorer(model_id, device="cpu", precision="fp32")
     _, logs = run(fresh, image())
     assert chosen == "eager" or any(f"backend: {chosen}" in log.text for log in logs)
-    assert (paths.cache_dir() / backend_choice.CACHE_FILE).read_text() == stored
+    assert (paths.cache_dir() / backend_cache.CACHE_FILE).read_text() == stored
     # the model's describe output shows the choice and its speed
-    line = backend_choice.card_info(entry.card)["backend (cpu)"]
+    line = backend_cache.card_info(entry.card)["backend (cpu)"]
     assert line.startswith(chosen) and "ms/MP" in line
 
 
@@ -160,7 +160,7 @@ def test_without_a_measurement_the_default_is_eager(model_id):
     restorer = load_restorer(model_id, device="cpu", precision="fp32")
     _, logs = run(restorer, image())
     assert not any("backend" in log.text for log in logs)
-    assert not (paths.cache_dir() / backend_choice.CACHE_FILE).exists()
+    assert not (paths.cache_dir() / backend_cache.CACHE_FILE).exists()
 
 
 def test_unknown_backend_is_one_clear_error(model_id):
@@ -277,14 +277,15 @@ def test_a_big_image_measures_the_backends_once_by_default(model_id, monkeypatch
 
     def fake_measure(r, tile):
         measured.append(r.id)
-        return {"chosen": "eager", "eager": {"ok": True, "ms_per_mp": 1.0}}
+        return backend_choice.finish({"eager": {"ok": True, "ms_per_mp": 1.0}}, "cpu")
 
+    monkeypatch.setattr(backend_cache, "load_per_core", lambda: 0.2)   # not a busy measurement
     monkeypatch.setattr(backend_choice, "measure", fake_measure)
     monkeypatch.setattr(backend_choice, "AUTO_MEASURE_PIXELS", 40 * 40)
     assert backend_choice.default_choice(restorer, 39 * 40) is None
 
     stages = [e.stage for e in restore_pixels(restorer, image(40, 40)) if isinstance(e, Progress)]
     assert stages[0] == "measuring backends (once for this model)" and measured == [model_id]
-    assert backend_choice.cached_check(restorer)["chosen"] == "eager"
+    assert backend_cache.cached_check(restorer)["chosen"] == "eager"
     stages = [e.stage for e in restore_pixels(restorer, image(40, 40)) if isinstance(e, Progress)]
     assert "measuring backends (once for this model)" not in stages and len(measured) == 1
