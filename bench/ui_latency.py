@@ -271,8 +271,15 @@ def main(argv: list[str] | None = None) -> int:
                              "would: shows how much of the longest stall is that one-time import")
     parser.add_argument("--why", action="store_true",
                         help="also print where the UI thread was during stalls (stack samples)")
+    parser.add_argument("--train-in-thread", action="store_true",
+                        help="run the training job on a thread of the window's process, as before "
+                             "it had its own process (for comparison)")
     parser.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     args = parser.parse_args(argv)
+    if args.train_in_thread:
+        import desktop.train.page
+
+        desktop.train.page.in_process = lambda job: job
     os.environ["QT_QPA_PLATFORM"] = args.platform
     os.environ.setdefault("RESTORELAB_HOME", tempfile.mkdtemp(prefix="restorelab-bench-"))
 
@@ -295,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         ("restore when training ended", s["in_flight"], "", None),
         ("restored image", s["image"], "", None),
     ]
-    print(f"UI latency ({args.platform}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+    where = "a thread of the window's process" if args.train_in_thread else "its own process"
+    print(f"UI latency ({args.platform}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
+          f"training in {where})")
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     print(f"{'measure':<{widths[0]}}  {'value':<{widths[1]}}  {'target':<{widths[2]}}  ok")
     for name, value, target, ok in rows:

@@ -75,6 +75,26 @@ class Control:
         if self._abort.is_set():
             raise JobAborted()
 
+    # a job run in a child process (engine.job_process) reads the same flags
+    def share(self, ctx) -> tuple:
+        """Move the flags into events of the multiprocessing context ``ctx``, state kept,
+        so that a child process sees the requests made here; returns them for the child."""
+        flags = []
+        for name in ("_stop", "_abort", "_running"):
+            shared = ctx.Event()
+            if getattr(self, name).is_set():
+                shared.set()
+            setattr(self, name, shared)
+            flags.append(shared)
+        return tuple(flags)
+
+    @classmethod
+    def shared(cls, flags: tuple) -> "Control":
+        """The child's side of :meth:`share`."""
+        control = cls.__new__(cls)
+        control._stop, control._abort, control._running = flags
+        return control
+
 
 def drive(job: JobFn, spec: Any, control: Control | None = None, *,
           job_id: int | None = None, title: str = "") -> Iterator[Event]:
@@ -90,7 +110,8 @@ def drive(job: JobFn, spec: Any, control: Control | None = None, *,
             try:
                 event = next(gen)
             except StopIteration as done:
-                status = "stopped" if control.stop_requested else "done"
+                status = ("aborted" if control.aborted else
+                          "stopped" if control.stop_requested else "done")
                 yield Finished(job_id, status, done.value)
                 return
             yield event
@@ -100,7 +121,7 @@ def drive(job: JobFn, spec: Any, control: Control | None = None, *,
             gen.close()
         yield Finished(job_id, "aborted", None)
     except RestoreLabError as err:
-        yield Failed(job_id, str(err), traceback.format_exc())
+        yield Failed(job_id, str(err), getattr(err, "detail", "") or traceback.format_exc())
     except MemoryError:
         yield Failed(job_id, "Out of memory. Try a smaller tile size or batch.",
                      traceback.format_exc())

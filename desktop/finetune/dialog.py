@@ -15,6 +15,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QListWidget, QSpinBox, QVBoxLayout, QWidget)
 
+from engine.job_process import in_process
+
 from ..train.dashboard import Dashboard
 from ..train.jobs import TRAIN_LANE
 from .examples import count, describe
@@ -119,7 +121,7 @@ class FinetuneDialog(QDialog):
         self.dashboard.reset(self.windowTitle())
         self.dashboard.ensure_curves()
         self.dashboard.set_state("starting")
-        self.handle = self.ctx.submit(finetune_run_job, request, self.key,
+        self.handle = self.ctx.submit(in_process(finetune_run_job), request, self.key,
                                       title=self.windowTitle(), device=TRAIN_LANE)
         self._buttons()
         return True

@@ -15,6 +15,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
+from engine.job_process import in_process
+
 from .jobs import (LIBRARY_LANE, TRAIN_LANE, History, PairsSpec, RunRequest, catalog_job,
                    list_datasets_job, pairs_job, params_job, short_count, train_run_job)
 from .quick import QuickJobs, warm_plots_job
@@ -278,8 +280,9 @@ class TrainPage(QWidget):
         self.dashboard.reset(title)
         self.dashboard.ensure_curves()
         self.dashboard.set_state("starting")
-        self.handle = self.ctx.submit(train_run_job, request, self.key, title=f"Training {title}",
-                                      device=TRAIN_LANE)
+        # its own process: a training step's Python work would otherwise hold the UI's GIL
+        self.handle = self.ctx.submit(in_process(train_run_job), request, self.key,
+                                      title=f"Training {title}", device=TRAIN_LANE)
         self._update_buttons()
         return True
 
