@@ -88,11 +88,15 @@ class RegionTool:
         painter.drawRect(r)
         painter.restore()
         text = f"{int(self.rect.width())}×{int(self.rect.height())}  ·  right-click: add as example"
-        pill(painter, QPointF(r.left(), r.bottom() + 4), text)
+        # under the rectangle, kept inside the canvas when the rectangle runs off its edge
+        width = painter.fontMetrics().horizontalAdvance(text) + 16
+        x = min(max(r.left(), 4.0), max(4.0, canvas.width() - width))
+        y = min(r.bottom() + 4, canvas.height() - painter.fontMetrics().height() - 12)
+        pill(painter, QPointF(x, y), text)
 
 
 class Marking(QObject):
-    """The page's marking: the tool on both canvases, the Mark button, the context menu, and
+    """The page's marking: the tool on every canvas, the Mark button, the context menu, and
     the timeline of the fine-tune started from it."""
 
     added = Signal(str)   # the examples folder an example was written to
@@ -110,7 +114,7 @@ class Marking(QObject):
                                           "Add as training example")
         self.button.toggled.connect(self._arm)
         viewer.info_layout.insertWidget(0, self.button)   # the top bar is full at usual widths
-        for canvas in (viewer.canvas_a, viewer.canvas_b):
+        for canvas in viewer.canvases():      # the compare panes too
             canvas.tool = self.tool
             canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             canvas.customContextMenuRequested.connect(
@@ -131,8 +135,8 @@ class Marking(QObject):
                             "right-click it: Add as training example.")
 
     def _repaint(self) -> None:
-        self.page.viewer.canvas_a.update()
-        self.page.viewer.canvas_b.update()
+        for canvas in self.page.viewer.canvases():
+            canvas.update()
 
     def _scene_changed(self) -> None:
         scene = self.page.viewer.state.scene

@@ -209,7 +209,7 @@ class TimelineView(QObject):
         if not 0 <= i < len(self._shown_boxes):
             return
         r = self._shown_boxes[i]
-        state, size = self.page.viewer.state, self.page.viewer.canvas_a.size()
+        state, size = self.page.viewer.state, self.page.viewer._view_size()
         state.center = r.center()
         state.set_zoom(min(size.width() / (1.6 * r.width()), size.height() / (1.6 * r.height())))
 

@@ -373,6 +373,10 @@ class Viewer(QWidget):
             label = self.labels()[0 if self.showing_before else 1] + "  ·  B to flip"
             self.canvas_a.set_renderer(SingleRenderer(layer, label))
 
+    def canvases(self) -> list:
+        """Every canvas that shows the image: split/side's two and the compare panes'."""
+        return [self.canvas_a, self.canvas_b] + [p.canvas for p in self.grid.panes]
+
     # -------------------------------------------------------------------- zoom
     def _view_size(self) -> QSize:
         """The size of the canvas the view is fitted to (the first pane in compare mode)."""

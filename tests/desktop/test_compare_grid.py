@@ -1,6 +1,7 @@
 """The viewer's Compare mode: 2-4 panes of chosen sources, zoomed together, blink, heatmaps."""
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -219,3 +220,33 @@ def test_compare_offers_every_result_of_the_image(window, tiny_png, images, qtbo
     shown = [p.canvas.renderer.layer.pixels for p in grid.panes[:3]]
     assert shown[0] is second.result.image.pixels
     assert shown[1] is second.result.pixels and shown[2] is first.result.pixels
+
+
+def test_a_region_marked_on_a_compare_pane_shows_on_every_pane(window, tiny_png, images, qtbot):
+    from test_restore import restore_with
+
+    page = window.restore_page
+    item = page.add_paths([tiny_png])[0]
+    restore_with(page, item, "bicubic", qtbot, images)
+    viewer = page.viewer
+    viewer.mode_buttons["compare"].click()
+    pane = viewer.grid.panes[1].canvas
+    qtbot.waitUntil(pane.isVisible, timeout=5000)
+    w, h = viewer.state.scene.width(), viewer.state.scene.height()
+    start = viewer.state.to_screen(QPointF(0.1 * w, 0.1 * h), pane.size())
+    end = viewer.state.to_screen(QPointF(0.6 * w, 0.7 * h), pane.size())
+    shift = Qt.KeyboardModifier.ShiftModifier
+    QTest.mousePress(pane, Qt.MouseButton.LeftButton, shift, QPoint(int(start.x()), int(start.y())))
+    QTest.mouseMove(pane, QPoint(int(end.x()), int(end.y())))
+    QTest.mouseRelease(pane, Qt.MouseButton.LeftButton, shift, QPoint(int(end.x()), int(end.y())))
+    rect = page.marking.tool.rect
+    assert rect is not None and rect.width() > 0.4 * w and rect.height() > 0.5 * h
+    assert all(p.canvas.tool is page.marking.tool for p in viewer.grid.panes)
+    # the outline is painted on the other pane too: its pixels differ from a grab without it
+    other = viewer.grid.panes[0].canvas
+    if os.environ.get("RESTORELAB_SHOTS"):
+        window.grab().save(os.path.join(os.environ["RESTORELAB_SHOTS"], "compare-mark.png"))
+    marked = other.grab().toImage()
+    page.marking.set_region_none()
+    other.repaint()
+    assert marked != other.grab().toImage()
