@@ -50,10 +50,20 @@ class LoadedImage:
     # as_float=False): uint8/uint16 as stored, float32 for float files)
     pixels: np.ndarray
     info: ImageInfo
+    # what the decoders warned about, each a line naming the file ("x.jpg: Corrupt EXIF
+    # data ..."); a job reports them as Log warnings (read_image(..., log=False))
+    warnings: tuple[str, ...] = ()
 
 
 def is_image_path(path) -> bool:
     return Path(path).suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def output_suffix(path) -> str:
+    """The suffix a restored copy of ``path`` is saved with: its own, or .tif where that
+    format is read only (camera RAW: a 16-bit TIFF keeps what was developed)."""
+    suffix = Path(path).suffix
+    return suffix if suffix.lower() in WRITABLE_SUFFIXES else ".tif"
 
 
 def as_hwc(pixels) -> np.ndarray:

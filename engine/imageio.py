@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from engine.imagebase import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, SUPPORTED_SUFFIXES,
                               WRITABLE_SUFFIXES, ImageInfo, LoadedImage, is_image_path,
-                              join_alpha, quantize, split_alpha, stored_depth, stored_dtype,
-                              to_uint8)
+                              join_alpha, output_suffix, quantize, split_alpha, stored_depth,
+                              stored_dtype, to_uint8)
 from engine.imageread import read_image, webp_is_lossless
 from engine.imagewrite import write_image
 
 __all__ = ["DEFAULT_MAX_PIXELS", "DEFAULT_QUALITY", "SUPPORTED_SUFFIXES", "WRITABLE_SUFFIXES",
-           "ImageInfo", "LoadedImage", "is_image_path", "join_alpha", "quantize", "read_image",
-           "split_alpha", "stored_depth", "stored_dtype", "to_uint8", "webp_is_lossless",
-           "write_image"]
+           "ImageInfo", "LoadedImage", "is_image_path", "join_alpha", "output_suffix", "quantize",
+           "read_image", "split_alpha", "stored_depth", "stored_dtype", "to_uint8",
+           "webp_is_lossless", "write_image"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
+import threading
 import warnings
 from pathlib import Path
 
@@ -42,6 +43,7 @@ _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 # 50000 on the DNG and vendor tags
 _CFA_TAGS, _RAW_PRIVATE_TAGS = {33421, 33422}, 50000
 _log = logging.getLogger("restorelab.imageio")
+_WARNINGS_LOCK = threading.Lock()
 
 
 class _Unsupported(Exception):
@@ -49,18 +51,26 @@ class _Unsupported(Exception):
 
 
 def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-               as_float: bool = True) -> LoadedImage:
+               as_float: bool = True, log: bool = True) -> LoadedImage:
     """Read an image file; raise ImageError with a readable message on failure.
 
     ``as_float=False`` keeps the pixels as stored (uint8/uint16, float32 for float files)
-    instead of a float32 copy: the restore pipeline converts them tile by tile."""
+    instead of a float32 copy: the restore pipeline converts them tile by tile.
+    A library's warnings (Pillow's "Corrupt EXIF data") never reach stderr bare: each
+    becomes one line naming the file, in ``.warnings`` and, unless ``log`` is False
+    (a job that yields them as Log events), logged to "restorelab.imageio"."""
     path = Path(path)
     name = path.name or str(path)
-    with warnings.catch_warnings(record=True) as caught:
+    # catch_warnings swaps process-wide state: two threads inside it at once would leave
+    # one's recorder installed for good (every later warning lost), hence the lock
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         loaded = _read_image(path, name, max_pixels, as_float)
-    for message in dict.fromkeys(str(w.message) for w in caught):  # once each, naming the file
-        _log.warning("warning: %s: %s", name, message)
+    lines = tuple(dict.fromkeys(f"{name}: {' '.join(str(w.message).split())}" for w in caught))
+    if log:
+        for line in lines:
+            _log.warning("warning: %s", line)
+    loaded.warnings = lines
     return loaded
 
 
@@ -89,7 +99,8 @@ def _read_image(path: Path, name: str, max_pixels: int | None,
     except ImageError:
         raise
     except (_Unsupported, imagetiff.Unsupported) as err:
-        raise ImageError(f"'{name}' is {err}, which is not supported.") from None
+        reason = getattr(err, "reason", ", which is not supported")
+        raise ImageError(f"'{name}' is {err}{reason}.") from None
     except Image.UnidentifiedImageError:
         if data[:4] in _TIFF_MAGIC:  # a TIFF whose layout Pillow rejects
             raise ImageError(f"'{name}' is a TIFF whose sample layout (bits, sample type or "
@@ -238,8 +249,8 @@ def _layout_16bit(im: Image.Image, data: bytes) -> tuple[bool, bool] | None:
     photometric, samples = tags.get(262, 1), tags.get(277, 1)
     formats = tags.get(339, 1)
     if photometric not in (0, 1, 2) or samples > 4 or 1 not in np.atleast_1d(formats):
-        raise _Unsupported(f"a 16-bit TIFF with photometric {photometric}, "
-                           f"{samples} samples")
+        raise _Unsupported(f"a 16-bit {imagetiff.colour_words(photometric)} TIFF with "
+                           f"{samples} channels")
     grey = photometric in (0, 1)
     return grey, samples > (1 if grey else 3)
 
@@ -290,8 +301,8 @@ def _describe_mode(mode: str, fmt: str | None) -> str:
     kind = fmt or "image"
     if mode in _MODE_WORDS:
         words = f"{_MODE_WORDS[mode]} {kind}"
-    else:
-        words = f"{kind} with an unusual pixel layout ({mode})"
+    else:   # Pillow's mode letters mean nothing to a photographer: not shown
+        words = f"{kind} with an unusual pixel layout"
     return f"{'an' if words[0] in 'AEIOUaeiou' or words.startswith('HSV') else 'a'} {words}"
 
 

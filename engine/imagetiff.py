@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 
 import numpy as np
 import tifffile
@@ -17,7 +18,12 @@ from engine.imagebase import EXIF_IFD, GPS_IFD, TIFF_LAYOUT_TAGS
 
 
 class Unsupported(Exception):
-    """The file decodes, but into a layout we do not handle; str() says what it is."""
+    """The file decodes, but into a layout we do not handle; str() says what it is,
+    ``reason`` why it is refused."""
+
+    def __init__(self, what: str, reason: str = ", which is not supported") -> None:
+        super().__init__(what)
+        self.reason = reason
 
 
 _COLOUR_WORDS = {0: "min-is-white greyscale", 1: "greyscale", 2: "RGB", 3: "palette",
@@ -28,11 +34,16 @@ _SAMPLE_WORDS = {1: "integer", 2: "signed integer", 3: "float", 5: "complex inte
 _ASSOCIATED_ALPHA = 1                             # ExtraSamples: colour premultiplied
 
 
+def colour_words(photometric: int) -> str:
+    """'CMYK' for TIFF photometric 5: a TIFF's colour model, in words."""
+    return _COLOUR_WORDS.get(int(photometric), "unusual colour model")
+
+
 def describe(page) -> str:
     """'a 32-bit integer greyscale TIFF': what a TIFF page holds, in words."""
     bits = page.bitspersample
     sample = _SAMPLE_WORDS.get(int(page.sampleformat), "unknown sample type")
-    colour = _COLOUR_WORDS.get(int(page.photometric), f"photometric {int(page.photometric)}")
+    colour = colour_words(page.photometric)
     base = 1 if int(page.photometric) in (0, 1, 3, 4) else 3
     extra = page.samplesperpixel - base
     words = f"{bits}-bit {sample} {colour} TIFF"
@@ -43,6 +54,15 @@ def describe(page) -> str:
 
 def _needs_imagecodecs(err: Exception) -> bool:
     return "imagecodecs" in str(err)
+
+
+def _packing(page) -> str:
+    """'compressed with LZW and the floating-point predictor', in words."""
+    words = {"ADOBE_DEFLATE": "deflate", "FLOATINGPOINT": "floating-point"}
+    comp, pred = (getattr(v, "name", str(v)) for v in (page.compression, page.predictor))
+    pred = "NONE" if pred == "1" else pred            # absent: tifffile says 1, not an enum
+    text = f"compressed with {words.get(comp, comp.replace('_', ' ').upper())}"
+    return text + (f" and the {words.get(pred, pred.lower())} predictor" if pred != "NONE" else "")
 
 
 def decode_tiff(data: bytes, check_size) -> tuple[np.ndarray, bytes | None, int] | None:
@@ -73,14 +93,16 @@ def decode_tiff(data: bytes, check_size) -> tuple[np.ndarray, bytes | None, int]
             if not _needs_imagecodecs(err):
                 raise
             if is_float:
-                raise Unsupported(f"{describe(page)} stored with compression or "
-                                  f"predictor {page.compression.name.lower()}/"
-                                  f"{page.predictor.name.lower()}, which needs the "
-                                  f"imagecodecs package this installation lacks,") from None
+                raise Unsupported(f"{describe(page)} {_packing(page)}",
+                                  "; reading it needs the imagecodecs package, which this "
+                                  "installation lacks") from None
             return None                           # e.g. JPEG: Pillow has its own
         icc_tag = page.tags.get(34675)
         icc = bytes(icc_tag.value) if icc_tag is not None and icc_tag.value else None
         associated = tuple(page.extrasamples)[:1] == (_ASSOCIATED_ALPHA,)
+        images = _full_size_pages(tif)
+    if images > 1:   # read_image turns this into a line naming the file
+        warnings.warn(f"it holds {images} images (TIFF pages); only the first is read")
     if page.planarconfig == 2 and samples > 1:    # separate planes: SHW -> HWS
         arr = np.moveaxis(arr, 0, -1)
     arr = arr.reshape(page.imagelength, page.imagewidth, samples)
@@ -92,6 +114,12 @@ def decode_tiff(data: bytes, check_size) -> tuple[np.ndarray, bytes | None, int]
     if associated and samples == base + 1:
         arr = _unpremultiply(arr, base)
     return arr, icc, min(bits, 32)
+
+
+def _full_size_pages(tif) -> int:
+    """Pages that are images of their own, not a previous one's thumbnail or reduced
+    resolution (NewSubfileType bit 0)."""
+    return sum(1 for page in tif.pages if not int(getattr(page, "subfiletype", 0)) & 1)
 
 
 def _unpremultiply(arr: np.ndarray, base: int) -> np.ndarray:

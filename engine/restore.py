@@ -50,7 +50,7 @@ def output_paths(inputs: list[Path], output: Path, suffix: str | None) -> list[P
         names[stem] = names.get(stem, 0) + 1
         if names[stem] > 1:
             stem = f"{stem}_{names[stem]}"
-        out.append(output / f"{stem}{suffix or src.suffix}")
+        out.append(output / f"{stem}{suffix or imageio.output_suffix(src)}")   # RAW: .tif
     return out
 
 
@@ -115,8 +115,9 @@ def restore_image(restorer, pixels: np.ndarray, options: InferenceOptions,
     if note:
         yield Log("info" if conversion else "warning", note)
     # float files (HDR-ish scans, linear TIFFs) may hold values beyond [0, 1]
+    c = 1 if pixels.shape[2] in (1, 2) else 3          # colour channels (alpha aside)
     beyond_range = pixels.dtype.kind == "f" and pixels.size and (
-        float(pixels[..., :3].max()) > 1.0 or float(pixels[..., :3].min()) < 0.0)
+        float(pixels[..., :c].max()) > 1.0 or float(pixels[..., :c].min()) < 0.0)
     if conversion is None and not beyond_range:
         return (yield from restore_to_scale(restorer, pixels, options, scale))
     # The model sees the sRGB colours clipped to [0, 1]; what it cannot hold (saturated
@@ -124,19 +125,19 @@ def restore_image(restorer, pixels: np.ndarray, options: InferenceOptions,
     # and is added back, resized, so an image-to-image model keeps them. A filter's output
     # (edges) gets nothing added.
     inside = conversion.to_srgb(to_float(pixels)) if conversion else to_float(pixels).copy()
-    beyond = inside[..., :3].copy()
-    np.clip(inside[..., :3], 0.0, 1.0, out=inside[..., :3])
-    beyond -= inside[..., :3]
+    beyond = inside[..., :c].copy()
+    np.clip(inside[..., :c], 0.0, 1.0, out=inside[..., :c])
+    beyond -= inside[..., :c]
     out = yield from restore_to_scale(restorer, inside, replace(options, out_dtype=np.float32),
                                       scale)
     out = np.asarray(out, dtype=np.float32)
     tasks = set(getattr(getattr(restorer, "spec", None), "tasks", ()))
-    if out.shape[2] in (3, 4) and tasks != {"filter"} and beyond.any():
+    if (out.shape[2] in (1, 2)) == (c == 1) and tasks != {"filter"} and beyond.any():
         h, w = out.shape[:2]
         if beyond.shape[:2] != (h, w):
             beyond = cv2.resize(beyond, (w, h), interpolation=cv2.INTER_CUBIC
-                                if h > beyond.shape[0] else cv2.INTER_AREA)
-        out[..., :3] += beyond
+                                if h > beyond.shape[0] else cv2.INTER_AREA).reshape(h, w, c)
+        out[..., :c] += beyond
     return conversion.from_srgb(out) if conversion and out.shape[2] in (3, 4) else out
 
 
@@ -160,7 +161,7 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
         options.setdefault("scale", spec.scale)
     n = len(inputs)
     # decoding starts while the model loads; integer files stay uint8/uint16 (per-tile float)
-    reader = ReadAhead(lambda item: imageio.read_image(item[1], as_float=False),
+    reader = ReadAhead(lambda item: imageio.read_image(item[1], as_float=False, log=False),
                        enumerate(inputs), depth=READ_AHEAD)
     writer = Background(lambda dst, out, info: imageio.write_image(
         dst, out, info, quality=spec.quality), depth=WRITE_BEHIND)
@@ -197,6 +198,8 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
                 failed.append(str(src))
                 yield _item_failed(i, src, err)
                 continue
+            for line in image.warnings:   # e.g. damaged EXIF: the pixels were read
+                yield Log("warning", line)
             dst = targets[i]
             name = f"image {i + 1}/{n} {src.name}"
             yield progress(i, name)

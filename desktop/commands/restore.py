@@ -53,9 +53,11 @@ def quality(text: str) -> int:
     return value
 
 
-def expand(inputs: list[str], skipped: list[str] | None = None) -> list[Path]:
+def expand(inputs: list[str], skipped: list[str] | None = None,
+           notes: list[str] | None = None) -> list[Path]:
     """Files to restore: folders (whatever their name) expand to the images under
-    them; a folder holding none is named in ``skipped``."""
+    them; a folder holding none is named in ``skipped``, and one named like an image
+    (``x.png/``), which a user may take for a file, gets a line in ``notes``."""
     from engine.imageio import is_image_path
 
     files: list[Path] = []
@@ -63,8 +65,12 @@ def expand(inputs: list[str], skipped: list[str] | None = None) -> list[Path]:
         path = Path(item)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and is_image_path(p))
+            name = path.name or item
             if not found and skipped is not None:
-                skipped.append(f"{path.name or item}: a folder with no images")
+                skipped.append(f"{name}: a folder with no images")
+            elif found and notes is not None and is_image_path(path):
+                notes.append(f"{name} is a folder: restoring the {len(found)} "
+                             f"image{'s' if len(found) > 1 else ''} in it")
             files.extend(found)
         else:
             files.append(path)  # missing files fail per item, with their name
@@ -98,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
 
     post = parse_steps(args.post)   # a typo fails before any work
     skipped: list[str] = []
-    files = expand(args.inputs, skipped)
+    notes: list[str] = []
+    files = expand(args.inputs, skipped, notes)
+    for note in notes if not args.quiet else ():
+        print(note, file=sys.stderr)
     if skipped:
         print(f"skipped {'; '.join(skipped)}", file=sys.stderr)
     if not files:

@@ -290,7 +290,12 @@ class RestoreActions:
                 item.status, item.progress, item.stage = "done", 1.0, ""
                 self.keep(item)
                 item.detail = f"{res.model} · {res.seconds:.1f} s"
-                self.ctx.status(f"Restored {item.name} in {res.seconds:.1f} s.")
+                # a read's warning (damaged EXIF) was shown as it came: say it again here,
+                # or this line would replace it at once
+                warned = "; ".join(getattr(res.image, "warnings", ()))
+                self.ctx.status(f"Restored {item.name} in {res.seconds:.1f} s."
+                                + (f" Warning: {warned}" if warned else ""),
+                                15000 if warned else 8000)
                 if item.reference:
                     self.compute_metrics(item)
             else:

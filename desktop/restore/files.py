@@ -41,9 +41,12 @@ def paste_target() -> Path:
 
 
 def output_name(source: str, tag: str = "restored") -> str:
-    """``photo.jpg`` -> ``photo_restored.jpg`` (same format as the source)."""
+    """``photo.jpg`` -> ``photo_restored.jpg`` (same format as the source; a camera RAW,
+    which cannot be written, as .tif)."""
+    from engine.imageio import output_suffix
+
     src = Path(source)
-    return f"{src.stem}_{tag}{src.suffix or '.png'}"
+    return f"{src.stem}_{tag}{output_suffix(src) if src.suffix else '.png'}"
 
 
 def same_file_key(path: str | Path) -> Path:

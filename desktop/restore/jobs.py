@@ -112,7 +112,9 @@ def restore_item_job(spec: RestoreItemSpec, control):
 
     started = time.monotonic()
     yield Progress(0, 1, "reading")
-    image = spec.image if spec.image is not None else imageio.read_image(spec.path)
+    image = spec.image if spec.image is not None else imageio.read_image(spec.path, log=False)
+    for line in image.warnings:   # a decoder's warning (damaged EXIF): to the status bar
+        yield Log("warning", line)
     control.checkpoint()
     yield Progress(0, 1, "loading model")
     restorer = _restorer(spec)

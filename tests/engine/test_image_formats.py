@@ -2,7 +2,9 @@
 when a format's library is missing; tiny files made in tmp_path."""
 from __future__ import annotations
 
+import importlib.util
 import io
+import struct
 import sys
 
 import numpy as np
@@ -136,6 +138,18 @@ def test_compressed_tiff_is_smaller_and_exact(tmp_path):
     assert read_image(tmp_path / "zlib.tif").info.sample == "float"
 
 
+def test_a_tiff_of_several_pages_says_only_the_first_is_read(tmp_path):
+    tifffile.imwrite(tmp_path / "stack.tif", np.zeros((3, 4, 4), np.uint16),
+                     photometric="minisblack")
+    stack = read_image(tmp_path / "stack.tif", log=False)
+    assert stack.pixels.shape == (4, 4, 1)
+    assert stack.warnings == ("stack.tif: it holds 3 images (TIFF pages); only the first is read",)
+    with tifffile.TiffWriter(tmp_path / "pyramid.tif") as tif:   # a reduced copy is no image
+        tif.write(np.zeros((8, 8), np.uint8))
+        tif.write(np.zeros((4, 4), np.uint8), subfiletype=1)
+    assert read_image(tmp_path / "pyramid.tif").warnings == ()
+
+
 def test_16bit_grey_alpha_tiff_stays_grey(tmp_path):
     src = RNG.integers(0, 65536, (3, 4, 2), dtype=np.uint16)
     write_image(tmp_path / "ga.tif", src, bit_depth=16)
@@ -171,6 +185,47 @@ def test_unsupported_tiff_layouts_are_described_in_words(tmp_path, array, kwargs
     message = error_of(tmp_path / "odd.tif")
     assert f"is {words}, which is not supported" in message
     assert "mode" not in message and ";" not in message
+
+
+def patched_tiff(tag: int, value: int, array=None, photometric="rgb") -> bytes:
+    """A deflate TIFF (float RGB unless ``array``) whose tag ``tag`` says ``value``: tifffile
+    writes neither the floating-point predictor nor LZW without imagecodecs, as Photoshop
+    stores 32-bit files."""
+    buffer = io.BytesIO()
+    extra = [] if tag == 259 else [(65000, 3, 1, value, True)]   # a stand-in, renamed below
+    tifffile.imwrite(buffer, hdr(4, 4, 3) if array is None else array, photometric=photometric,
+                     compression="zlib", byteorder="<", extratags=extra)
+    data = bytearray(buffer.getvalue())
+    if tag == 259:
+        at = data.find(struct.pack("<HHIH", 259, 3, 1, 8))
+        data[at + 8:at + 10] = struct.pack("<H", value)
+    else:
+        at = data.find(struct.pack("<HHI", 65000, 3, 1))
+        data[at:at + 2] = struct.pack("<H", tag)
+    return bytes(data)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("imagecodecs") is not None,
+                    reason="imagecodecs is installed: these files are read")
+@pytest.mark.parametrize("tag,value,packing", [
+    (317, 3, "compressed with deflate and the floating-point predictor"),
+    (259, 5, "compressed with LZW")])
+def test_float_tiff_needing_imagecodecs_says_so_in_one_sentence(tmp_path, tag, value, packing):
+    (tmp_path / "ps.tif").write_bytes(patched_tiff(tag, value))
+    assert error_of(tmp_path / "ps.tif") == (
+        f"'ps.tif' is a 32-bit float RGB TIFF {packing}; reading it needs the imagecodecs "
+        f"package, which this installation lacks.")
+
+
+def test_layouts_refused_before_decoding_are_said_in_words(tmp_path):
+    # a 16-bit CMYK TIFF compressed with LZW (which needs imagecodecs): still said in words
+    (tmp_path / "print.tif").write_bytes(patched_tiff(
+        259, 5, np.zeros((4, 4, 4), np.uint16), photometric="separated"))
+    message = error_of(tmp_path / "print.tif")
+    assert message == "'print.tif' is a 16-bit integer CMYK TIFF, which is not supported."
+    # a Pillow mode with no words of ours is not shown as its letters
+    assert "with an unusual pixel layout" in imageread._describe_mode("BGR;16", "BMP")
+    assert "BGR" not in imageread._describe_mode("BGR;16", "BMP")
 
 
 def test_pixel_limit_checked_before_tiff_pixels_are_decoded(tmp_path, monkeypatch):
@@ -307,31 +362,17 @@ def test_damaged_raw_and_missing_rawpy(tmp_path, monkeypatch):
         "which this installation lacks.")
 
 
-# --------------------------------------------------------------------- restore
+def test_raw_files_in_a_batch_are_saved_as_16bit_tiff(tmp_path, capsys):
+    """A RAW cannot be written back: restored with others into a folder (CLI) or saved
+    from the window, it becomes a .tif beside the others instead of failing at the end."""
+    from desktop.restore.files import output_name
 
-def test_float_tiff_restored_by_the_cli_stays_float(tmp_path):
-    src = RNG.random((12, 10, 3), dtype=np.float32) * 0.8 + 0.1
-    tifffile.imwrite(tmp_path / "scan.tif", src, photometric="rgb")
-    assert main(["restore", str(tmp_path / "scan.tif"), "-o", str(tmp_path / "big.tif"),
-                 "--model", "bicubic", "--scale", "2", "-q"]) == 0
-    out = tifffile.imread(tmp_path / "big.tif")
-    assert out.dtype == np.float32 and out.shape == (24, 20, 3)
-    steps = out * 65535
-    assert not np.allclose(steps, np.rint(steps), atol=1e-3)   # not cut to 16 (or 8) bits
-    assert read_image(tmp_path / "big.tif").info.sample == "float"
-
-
-def test_float_values_beyond_one_survive_a_restore(tmp_path):
-    """Highlights above 1.0 (and values below 0) of a float TIFF go around the model and
-    come back in the output instead of being clipped."""
-    src = np.full((16, 16, 3), 0.5, np.float32)
-    src[4:12, 4:12] = 3.0          # a bright highlight
-    src[0, 0] = -0.25
-    tifffile.imwrite(tmp_path / "hdr.tif", src, photometric="rgb")
-    assert main(["restore", str(tmp_path / "hdr.tif"), "-o", str(tmp_path / "out.tif"),
-                 "--model", "bicubic", "--scale", "2", "-q"]) == 0
-    out = tifffile.imread(tmp_path / "out.tif")
-    assert out.dtype == np.float32 and out.shape == (32, 32, 3)
-    assert abs(float(out[12:20, 12:20].mean()) - 3.0) < 0.05   # the highlight's value is kept
-    assert abs(float(out[28:, 28:].mean()) - 0.5) < 0.01
-    assert float(out.min()) < 0
+    (tmp_path / "shot.dng").write_bytes(make_dng())
+    Image.fromarray(np.full((4, 4, 3), 9, np.uint8)).save(tmp_path / "also.png")
+    rc = main(["restore", str(tmp_path / "shot.dng"), str(tmp_path / "also.png"),
+               "-o", str(tmp_path / "out"), "--model", "bicubic", "-q"])
+    assert rc == 0, capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["also.png", "shot.tif"]
+    assert tifffile.imread(tmp_path / "out" / "shot.tif").dtype == np.uint16
+    assert output_name("/cards/IMG_1.CR2") == "IMG_1_restored.tif"
+    assert output_name("a.heic") == "a_restored.heic"

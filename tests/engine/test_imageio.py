@@ -1,7 +1,7 @@
-"""Tests for engine.imageio, on tiny synthetic images made in tmp_path."""
+"""engine.imageio round trips: depth, channels, alpha, ICC, EXIF and orientation kept, on
+tiny synthetic images made in tmp_path (bad input and failed writes: test_image_errors.py)."""
 from __future__ import annotations
 
-import errno
 import io
 
 import cv2
@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from engine import imageio, imageread, imagewrite
-from engine.errors import ImageError
 from engine.imageio import (ImageInfo, is_image_path, join_alpha, read_image, split_alpha,
                             to_uint8, write_image)
 
@@ -48,10 +46,6 @@ def read_cv2_rgb(path):
 
 def srgb_icc():
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-def leftover_files(folder, keep):
-    return sorted(p.name for p in folder.iterdir() if p.name not in keep)
 
 
 # ---------------------------------------------------------------- round trips
@@ -267,120 +261,6 @@ def test_bit_depth_argument_overrides_info(tmp_path):
     info16 = ImageInfo("PNG", 16, False, False, None, None, None)
     write_image(tmp_path / "b.png", rand8().astype(np.float32) / 255, info16, bit_depth=8)
     assert read_cv2_rgb(tmp_path / "b.png").dtype == np.uint8
-
-
-# ----------------------------------------------------------------- bad input
-
-def expect_error(path, **kwargs):
-    with pytest.raises(ImageError) as caught:
-        read_image(path, **kwargs)
-    assert path.name in str(caught.value)
-    return str(caught.value)
-
-
-def test_missing_empty_directory_and_text_files(tmp_path):
-    assert "not found" in expect_error(tmp_path / "missing.png")
-    (tmp_path / "empty.png").write_bytes(b"")
-    assert "empty" in expect_error(tmp_path / "empty.png")
-    (tmp_path / "folder.png").mkdir()
-    assert "folder" in expect_error(tmp_path / "folder.png")
-    (tmp_path / "notes.png").write_text("just some text, not pixels\n")
-    assert "not an image" in expect_error(tmp_path / "notes.png")
-
-
-@pytest.mark.parametrize("suffix,depth", [(".png", 8), (".png", 16), (".jpg", 8)])
-def test_truncated_file(tmp_path, suffix, depth):
-    pixels = RNG.random((64, 64, 3), dtype=np.float32)
-    write_image(tmp_path / f"full{suffix}", pixels, bit_depth=depth)
-    data = (tmp_path / f"full{suffix}").read_bytes()
-    (tmp_path / f"cut{suffix}").write_bytes(data[: len(data) // 2])
-    assert "damaged" in expect_error(tmp_path / f"cut{suffix}")
-
-
-def test_permission_denied(tmp_path, monkeypatch):
-    path = tmp_path / "locked.png"
-    save_pil(path, rand8())
-
-    def deny(self):
-        raise PermissionError(errno.EACCES, "Permission denied")
-    monkeypatch.setattr(type(path), "read_bytes", deny)
-    assert "Permission denied" in expect_error(path)
-
-
-def test_unsupported_mode(tmp_path):
-    Image.fromarray(RNG.integers(0, 2**31, (4, 4), dtype=np.int32)).save(tmp_path / "int.tif")
-    message = expect_error(tmp_path / "int.tif")
-    assert "32-bit signed integer greyscale TIFF" in message and "mode I" not in message
-
-
-def test_corrupt_exif_warning_names_the_file(tmp_path, caplog, recwarn):
-    buf = io.BytesIO()
-    Image.fromarray(rand8()).save(buf, "JPEG")
-    jpeg = buf.getvalue()
-    # an APP1 Exif block whose first IFD is cut short: Pillow warns "Corrupt EXIF data"
-    exif = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x05\x00" + b"\x00" * 6  # 5 entries, 6 bytes
-    app1 = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
-    (tmp_path / "bad exif.jpg").write_bytes(jpeg[:2] + app1 + jpeg[2:])
-    with caplog.at_level("WARNING", logger="restorelab.imageio"):
-        loaded = imageio.read_image(tmp_path / "bad exif.jpg")
-    assert loaded.pixels.shape == (6, 9, 3)
-    lines = [r.getMessage() for r in caplog.records]
-    assert lines and all(line.startswith("warning: bad exif.jpg: ") for line in lines)
-    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
-
-
-def test_pixel_limit_checked_before_decoding(tmp_path, monkeypatch):
-    save_pil(tmp_path / "big.png", rand8(10, 10))
-    monkeypatch.setattr(imageread, "_decode_pillow", lambda *a: pytest.fail("decoded"))
-    assert "too large" in expect_error(tmp_path / "big.png", max_pixels=99)
-    monkeypatch.undo()
-    assert read_image(tmp_path / "big.png", max_pixels=100).pixels.shape == (10, 10, 3)
-    assert read_image(tmp_path / "big.png", max_pixels=None).pixels.shape == (10, 10, 3)
-
-
-# -------------------------------------------------------------------- writing
-
-def test_unknown_suffix_is_rejected(tmp_path):
-    with pytest.raises(ImageError, match="out.gif"):
-        write_image(tmp_path / "out.gif", np.zeros((2, 2, 3), np.float32))
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_failed_encoding_keeps_old_file(tmp_path, monkeypatch):
-    target = tmp_path / "keep.png"
-    save_pil(target, rand8())
-    before = target.read_bytes()
-
-    def broken(*args, **kwargs):
-        raise ValueError("encoder exploded")
-    monkeypatch.setattr(imagewrite, "_encode_pillow", broken)
-    with pytest.raises(ImageError, match="keep.png"):
-        write_image(target, np.zeros((2, 2, 3), np.float32))
-    assert target.read_bytes() == before
-    assert leftover_files(tmp_path, {"keep.png"}) == []
-
-
-def test_disk_full_keeps_old_file(tmp_path, monkeypatch):
-    target = tmp_path / "keep.tif"
-    write_image(target, np.ones((3, 3, 3), np.float32))
-    before = target.read_bytes()
-
-    def disk_full(tmp, data):
-        tmp.write_bytes(data[:10])
-        raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(imagewrite, "_write_bytes", disk_full)
-    with pytest.raises(ImageError, match="No space left") as caught:
-        write_image(target, np.zeros((3, 3, 3), np.float32))
-    assert "keep.tif" in str(caught.value)
-    assert target.read_bytes() == before
-    assert leftover_files(tmp_path, {"keep.tif"}) == []
-
-
-def test_write_leaves_no_temp_files(tmp_path):
-    for suffix in sorted(imageio.WRITABLE_SUFFIXES):
-        write_image(tmp_path / f"a{suffix}", np.full((2, 2, 3), 0.5, np.float32))
-    assert len(list(tmp_path.iterdir())) == len(imageio.WRITABLE_SUFFIXES)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 # ------------------------------------------------------------------ helpers
