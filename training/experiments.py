@@ -8,10 +8,12 @@
 - ``notes.md``      free text (``restorelab experiments note N TEXT``)
 - ``previews/``     validation previews (input | output | target) as PNG
 - ``checkpoints/last/``  a model folder + ``train_state.pt``, to resume
+- ``checkpoints/best/``  the weights of the best validation PSNR so far (registered if it beats the last)
 
-While a run trains, run.json also holds its ``pid``, ``host`` and a ``heartbeat``
-time refreshed every HEARTBEAT_S seconds: a run marked running whose process is
-gone (or whose heartbeat stopped) reads as "interrupted", with how to go on.
+From its creation on, run.json also holds the ``pid`` and ``host`` of the process that
+runs it and a ``heartbeat`` time, refreshed every HEARTBEAT_S seconds while it trains: a run
+marked created or running whose process is gone (or whose heartbeat stopped) reads as
+"interrupted", with how to go on.
 """
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ import numpy as np
 
 from engine import paths, procs
 from engine.atomic import recover_all, write_json, write_text
-from engine.checkpoints import TRAIN_STATE, slug
-from engine.errors import ConfigError
+from engine.checkpoints import TRAIN_STATE, read_card, slug
+from engine.errors import ConfigError, ModelError
 
 CONFIG, META, METRICS, NOTES = "config.toml", "run.json", "metrics.jsonl", "notes.md"
 _FOLDER = re.compile(r"^(\d{4,})-(.+)$")
@@ -93,9 +95,20 @@ class Experiment:
             raise ConfigError(self.hint() or f"experiment {self.number} ('{self.name}') has no "
                               f"checkpoint to resume from")
 
+    def step(self) -> int:
+        """The step it got to: for a run that did not end, that of its last checkpoint (a kill
+        between the checkpoint and run.json's update leaves run.json a checkpoint behind)."""
+        step = int(self.meta.get("step", 0) or 0)
+        if self.status != "interrupted":
+            return step
+        try:
+            return max(step, int(read_card(self.checkpoint).get("step", 0)))
+        except (ModelError, TypeError, ValueError):
+            return step
+
     def hint(self) -> str:
         """For a run that is not going on and did not finish: how to go on with it."""
-        status, step = self.status, self.meta.get("step", 0)
+        status, step = self.status, self.step()
         if status not in ("interrupted", "failed", "aborted", "stopped"):
             return ""
         what = {"interrupted": "was interrupted", "failed": "failed", "aborted": "was aborted",
@@ -125,7 +138,7 @@ class Experiment:
         m = self.meta
         return {"number": self.number, "name": self.name, "created": m.get("created", ""),
                 "dataset": m.get("dataset", ""), "description": m.get("description", ""),
-                "status": self.status, "step": m.get("step", 0), "total": m.get("total", 0),
+                "status": self.status, "step": self.step(), "total": m.get("total", 0),
                 "results": m.get("results", {}), "model": m.get("model", ""),
                 "notes": self.notes.strip(), "error": m.get("error", ""), "path": str(self.path),
                 "hint": self.hint()}
@@ -217,10 +230,12 @@ def create(config: dict, name: str, description: str = "", dataset: str = "") ->
         raise ConfigError(f"could not create an experiment folder in {root}")
     write_text(folder / CONFIG, tomli_w.dumps(config))
     exp = Experiment(folder)
+    # the creating process runs it: a kill before its heartbeat starts still reads interrupted
     exp.update(number=number, name=name, description=description, dataset=dataset,
                task=config.get("task", ""), loop=config.get("loop", ""),
                arch=config.get("model", {}).get("arch", ""), created=_now(),
-               status="created", step=0, total=0, results={})
+               status="created", step=0, total=0, results={},
+               pid=os.getpid(), host=procs.host(), heartbeat=_now())
     return exp
 
 

@@ -358,11 +358,12 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
     if cfg.research.report or cfg.research.reported:
         yield Progress(0, 1, "research report")
         run.extra, details = research.run_report(cfg, run.loop, data, exp)
-    weights = run.loop.final_weights()
+    weights, kept = run.loop.final_weights(), "last"
     best = run.best_folder()
     if run.best and run.best["step"] != run.step and best is not None and best.exists() \
             and run.best["psnr"] > run.last_val.get("val/psnr", -math.inf):
         _, _, weights = load_weights(best)      # an earlier validation beat the last one
+        kept = "best"
         run.last_val = {f"val/{k}": v for k, v in read_card(best).get("metrics", {}).items()}
         yield Log("info", f"registering the best checkpoint (step {run.best['step']}, "
                           f"val PSNR {run.best['psnr']:.2f} dB)")
@@ -372,6 +373,8 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
             "parent": cfg.model.init or None, "steps": run.step, "description": cfg.description,
             "status": status, **({"research": details} if details else {}),
             **({"best": run.best} if run.best else {}), **output_hints(cfg), **spec.card}
+    if run.best:   # which weights these are: the best validation's, or the last step's
+        card["weights"] = {"checkpoint": kept, "step": run.best["step"] if kept == "best" else run.step}
     name = f"{spec.experiment_name or cfg.name}-{exp.number:04d}"
     if cfg.loop == "classify":   # comparison nets stay in the experiment folder
         entry = save_model("final", weights, cfg.model.arch, run.loop.kwargs, card, root=exp.path)

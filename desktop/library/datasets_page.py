@@ -21,11 +21,29 @@ COLUMNS = ("Name", "Kind", "Images", "Size", "Storage", "Folder", "Created", "De
 DEFAULT_RECIPE = [{"type": "gaussian_noise", "sigma": [5, 50]}]
 
 
+def prepared_pairs_job(spec: tuple, control):
+    """``(preset, PairsSpec)``: pairs of a recipe that needs the preset's generated data (the
+    RealSR kernels and noise patches): made now, with progress, on first use (then cached),
+    and filled into the recipe's steps that name no files of their own."""
+    import dataclasses
+
+    from training import research
+    from training.config import load_run
+
+    preset, pairs = spec
+    cfg = load_run(preset=preset)
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(
+        cfg.data, recipe=[dict(step) for step in pairs.recipe]))
+    data = yield from research.prepare(cfg)
+    return (yield from pairs_job(dataclasses.replace(pairs, recipe=tuple(data.recipe)), control))
+
+
 class DatasetsPage(LibraryPage):
     def __init__(self, context) -> None:
         super().__init__(context)
         self.entries: list[dict] = []
         self.recipes: dict[str, list] = {}
+        self.generating: set[str] = set()   # presets whose recipe needs generated data
         self._select_after: str | None = None
         self.jobs = QuickJobs(context, "datasets", LIBRARY_LANE, parent=self)
         self.jobs.done.connect(self._done)
@@ -253,6 +271,8 @@ class DatasetsPage(LibraryPage):
         self.recipe_pick.clear()
         self.recipes = {name: raw.get("data", {}).get("recipe") or [] for name, (_d, raw) in
                         presets.items() if raw.get("data", {}).get("kind", "degrade") == "degrade"}
+        self.generating = {name for name, (_d, raw) in presets.items()
+                           if raw.get("research", {}).get("generate")}
         for name in self.recipes:
             self.recipe_pick.addItem(name, name)
         self.recipe_pick.setCurrentIndex(-1)
@@ -276,6 +296,12 @@ class DatasetsPage(LibraryPage):
         n = self.count.value()
         spec = PairsSpec(tuple(recipe), e.get("train", ""), n=n, crop=self.crop.value(),
                          columns=3 if n >= 6 else 2 if n >= 2 else 1)
+        preset = self.recipe_pick.currentData()
+        if preset in self.generating:   # its kernels / noise patches are made on first use
+            self.jobs.run("pairs", prepared_pairs_job, (preset, spec),
+                          f"Preparing {preset}'s data", QUICK_LANE)
+            self.grid.set_hint(f"Preparing the data {preset} generates (once), then rendering…")
+            return True
         self.jobs.run("pairs", pairs_job, spec, "Rendering sample pairs", QUICK_LANE)
         self.grid.set_hint("Rendering…")
         return True

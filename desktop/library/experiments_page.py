@@ -7,6 +7,7 @@ their configs differ.
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -27,6 +28,14 @@ PREFERRED = ("loss/total", "val/psnr", "val/ssim", "lr")
 def results_text(results: dict) -> str:
     return ", ".join(f"{k} {v:.4g}" if isinstance(v, (int, float)) else f"{k} {v}"
                      for k, v in (results or {}).items())
+
+
+def interrupted_text(run: dict, resumable: bool) -> str:
+    """What the page says of a run whose process died: at which step, and how to go on."""
+    if resumable:
+        return f"Interrupted at step {run['step']}: its process ended without finishing."
+    return ("Interrupted before its first checkpoint: there is nothing to resume. Train its "
+            f"config again: {Path(run['path']) / 'config.toml'}")
 
 
 def find_run_model(run: dict) -> str:
@@ -148,7 +157,7 @@ class ExperimentsPage(LibraryPage):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(PATH_ROLE, s["path"])
-                item.setToolTip(s["error"] if col == 5 and s["error"] else text)
+                item.setToolTip((s["error"] or s["hint"] or text) if col == 5 else text)
                 self.table.setItem(row, col, item)
             if s["path"] in keep:
                 self._add_row(row)
@@ -197,6 +206,8 @@ class ExperimentsPage(LibraryPage):
                 lines.append(f"Model: {one['model']}")
             if one["error"]:
                 lines.append(f"Error: {one['error']}")
+            if one["status"] == "interrupted":   # its process died (killed, power loss)
+                lines.append(f"<b>{html.escape(interrupted_text(one, resumable))}</b>")
             if resumable:
                 from ..train.resume import default_steps
 

@@ -94,3 +94,38 @@ def test_the_train_form_offers_named_datasets(window, qtbot, photos):
     assert not train.form.folder.isEnabled()
     assert train.form.values()["data"]["dataset"] == "holiday"
     assert train._pairs_spec().folder == str(photos)
+
+
+def test_a_preset_recipe_with_generated_data_prepares_it_then_previews(window, qtbot, photos,
+                                                                        monkeypatch):
+    """r004c-realsr-gan's recipe needs generated blur kernels and noise patches: on a fresh home
+    the preview makes them first (a job with progress), then renders; later previews reuse them."""
+    from engine import paths
+    from training import config
+
+    real = config.load_run
+
+    def tiny(source=None, *, preset=None, overrides=None):   # 2 photos of the test, 16 px patches
+        return real(source, preset=preset, overrides=[*(overrides or []), f"research.source='{photos}'",
+                                                      "research.count=2", "research.size=16"])
+
+    monkeypatch.setattr(config, "load_run", tiny)
+    page = open_page(window, qtbot)
+    create(page, qtbot, "holiday", photos)
+    qtbot.waitUntil(lambda: "r004c-realsr-gan" in page.recipes, timeout=60000)
+    assert "r004c-realsr-gan" in page.generating and "smoke" not in page.generating
+    page.recipe_pick.setCurrentIndex(page.recipe_pick.findData("r004c-realsr-gan"))
+    page._recipe_picked(page.recipe_pick.currentIndex())
+    assert "kernel_blur" in page.recipe_edit.text()
+    page.count.setValue(2)
+    page.crop.setValue(32)
+    started = []
+    window.ctx.bridge.progress.connect(lambda key, event: started.append(event.stage))
+    assert page.preview()
+    assert page.grid.hint.startswith("Preparing the data r004c-realsr-gan generates")
+    qtbot.waitUntil(lambda: page.grid.image is not None or "Could not" in page.notice.text(),
+                    timeout=120000)
+    assert "Could not" not in page.notice.text(), page.notice.text()
+    assert page.grid.image.height() == 32
+    assert any("noise patches" in stage for stage in started)          # progress of the making
+    assert list((paths.cache_dir() / "research").glob("realsr-*/noise/*.npy"))

@@ -103,6 +103,36 @@ def test_resume_goes_to_the_train_page_and_errors_show(window, qtbot, runs):
     assert train.dashboard.error_label.text()
 
 
+def dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", ""])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_run_whose_process_died_shows_interrupted_and_offers_resume(window, qtbot, runs):
+    """run.json still says 'running' after a SIGKILL: the page reads the dead pid, says at which
+    step the run stopped and offers Resume…; one killed before any checkpoint says so."""
+    kept, lost = runs
+    kept.checkpoint.mkdir(parents=True)
+    (kept.checkpoint / "train_state.pt").write_bytes(b"a checkpoint")
+    kept.update(status="running", step=2, total=10, pid=dead_pid())
+    lost.update(status="running", step=0, total=10, pid=dead_pid())
+    page = open_page(window)
+    assert [cell(page, r, 5) for r in range(2)] == ["interrupted 0/10", "interrupted 2/10"]
+    assert "nothing to resume" in page.table.item(0, 5).toolTip()
+    page.select_numbers({kept.number})
+    assert page.resume_button.isEnabled()
+    assert "Interrupted at step 2" in page.detail.text()
+    assert "continues it from its last checkpoint to step 10" in page.detail.text()
+    page.select_numbers({lost.number})
+    assert not page.resume_button.isEnabled()
+    assert "before its first checkpoint" in page.detail.text()
+    assert "0002-beta" in page.detail.text() and "config.toml" in page.detail.text()
+
+
 # -- "Open model in Restore" after the model was renamed (or deleted) ------------------------
 @pytest.fixture
 def trained(runs):

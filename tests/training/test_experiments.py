@@ -55,3 +55,96 @@ def test_experiments_cli(capsys):
     assert main(["experiments", "compare", "1", "2"]) == 0
     assert "schedule.steps" in capsys.readouterr().out
     assert main(["experiments", "show", "7"]) == 2
+
+
+def test_a_run_killed_as_soon_as_it_was_created_reads_interrupted(capsys):
+    """A kill between the experiment's creation and its first heartbeat leaves run.json as
+    create() wrote it: that must already name the process, or the run shows 'created' forever."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from desktop.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    code = "from training import experiments; experiments.create({'task': 'denoise'}, 'gone')"
+    subprocess.run([sys.executable, "-c", code], cwd=root, env=dict(os.environ), check=True)
+    exp = experiments.find(1)
+    assert exp.meta["status"] == "created" and exp.meta["pid"] != os.getpid()
+    assert exp.status == "interrupted"
+    assert main(["experiments", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "interrupted 0/0" in out and "before its first checkpoint" in out
+    # the process that creates a run is the one that runs it
+    mine = experiments.create({"task": "denoise"}, "here")
+    assert mine.meta["pid"] == os.getpid() and mine.status == "created"
+
+
+def test_the_best_validation_is_kept_beside_the_last_and_registered(images, monkeypatch):
+    """Validations at steps 2, 4, 6 score 30, 35, 25 dB: the run keeps checkpoints/best (step 4)
+    and checkpoints/last (step 6), and registers step 4's weights with a card that says so."""
+    import torch
+
+    from engine.checkpoints import find_model, load_train_state, load_weights, read_card
+    from engine.jobs import drive
+    from training import job
+    from training.job import TrainSpec, train_job
+
+    scores, seen = iter([30.0, 35.0, 25.0]), {}
+    real_build = job.build_loop
+
+    def scripted(*args, **kwargs):
+        loop = real_build(*args, **kwargs)
+        real_validate = loop.validate
+
+        def validate(pairs):
+            metrics, previews = real_validate(pairs)
+            psnr = next(scores)
+            seen[psnr] = {k: v.clone() for k, v in loop.final_weights().items()}
+            return {**metrics, "val/psnr": psnr}, previews
+
+        loop.validate = validate
+        return loop
+
+    monkeypatch.setattr(job, "build_loop", scripted)
+    cfg = load_run(preset="smoke", overrides=[
+        f"data.train={images}", "schedule.steps=6", "val.every=2", "data.crop=16", "data.batch=2",
+        "val.crop=16", "model.kwargs={depth = 3, width = 8}", "optim.lr=0.01"])
+    events = list(drive(train_job, TrainSpec(cfg)))
+    result = events[-1].result
+    assert result["status"] == "done" and result["metrics"]["psnr"] == 35.0
+
+    exp = experiments.find(result["experiment"])
+    folders = exp.path / "checkpoints"
+    assert read_card(folders / "best")["step"] == 4
+    assert int(load_train_state(folders / "last")["step"]) == 6   # resuming goes on from the last
+    entry = find_model(result["model"])
+    assert entry.card["weights"] == {"checkpoint": "best", "step": 4}
+    assert entry.card["best"] == {"step": 4, "psnr": 35.0} and entry.card["steps"] == 6
+    assert entry.card["metrics"]["psnr"] == 35.0 and exp.summary()["results"]["psnr"] == 35.0
+    _, _, registered = load_weights(entry.path)
+    assert all(torch.equal(registered[k], seen[35.0][k]) for k in registered)
+    assert not all(torch.equal(registered[k], seen[25.0][k]) for k in registered)
+    assert any("registering the best checkpoint (step 4" in getattr(e, "text", "") for e in events)
+
+
+def test_an_interrupted_run_names_the_step_its_last_checkpoint_holds():
+    """Killed between writing a checkpoint and updating run.json: run.json says step 4, the
+    checkpoint (what a resume continues from) holds step 5; the journal says 5."""
+    import subprocess
+    import sys
+
+    cfg = load_run(preset="smoke").to_dict()
+    exp = experiments.create(cfg, "late", dataset="tiny")
+    proc = subprocess.Popen([sys.executable, "-c", ""])
+    proc.wait()
+    exp.update(status="running", step=4, total=10, pid=proc.pid)
+    exp.checkpoint.mkdir(parents=True)
+    (exp.checkpoint / "card.json").write_text(json.dumps({"step": 5, "experiment": 1}))
+    (exp.checkpoint / "train_state.pt").write_bytes(b"state")
+    row = experiments.find(1).summary()
+    assert row["status"] == "interrupted" and row["step"] == 5
+    assert "interrupted at step 5;" in row["hint"]
+    exp.update(status="done", step=10)     # a finished run keeps what run.json says
+    assert experiments.find(1).summary()["step"] == 10

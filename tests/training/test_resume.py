@@ -120,3 +120,83 @@ def test_a_resumed_finetune_trains_on_its_examples_again(tmp_path, capsys):
     with pytest.raises(ConfigError, match="finetune.examples=''"):
         resume_spec(str(number), ["schedule.steps=8"])
     assert resume_spec(str(number), ["schedule.steps=8", "finetune.examples=''"]).data is None
+
+
+# -- a real process killed with SIGKILL -----------------------------------------------------
+def _kill_when(run_json, ready, timeout=120.0):
+    """Wait until run.json satisfies ``ready`` (the run's own process writes it), or fail."""
+    import json
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            meta = json.loads(run_json.read_text())
+        except (OSError, ValueError):
+            meta = {}
+        if ready(meta):
+            return meta
+        time.sleep(0.02)
+    raise AssertionError(f"the run never got there: {run_json}")
+
+
+@pytest.mark.slow   # a real training process
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
+def test_a_run_killed_with_sigkill_reads_interrupted_and_resumes(tmp_path, capsys):
+    """SIGKILL (or power loss) writes nothing: the journal tells the dead run by the pid and
+    heartbeat in run.json, says at which step, and the last checkpoint carries on."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from desktop.cli import main
+    from engine import paths
+    from engine.checkpoints import find_model, load_train_state, load_weights
+    from training import experiments
+
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        write_image(tmp_path / f"{i}.png", rng.random((20, 24, 3)).astype(np.float32))
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-m", "desktop.cli", "train", "--preset", "smoke", "--device", "cpu",
+           "-q", "--set", f"data.train={tmp_path}", "--set", "schedule.steps=100000",
+           "--set", "checkpoint.every=1", "--set", "data.crop=16", "--set", "data.batch=2",
+           "--set", "val.crop=16", "--set", "model.kwargs={depth = 2, width = 4}"]
+    proc = subprocess.Popen(cmd, cwd=root, env=dict(os.environ), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    run_json = paths.experiments_dir() / "0001-smoke" / "run.json"
+    try:
+        meta = _kill_when(run_json, lambda m: m.get("step", 0) >= 3 and m.get("pid"))
+        assert meta["status"] == "running" and meta["pid"] == proc.pid and meta["heartbeat"]
+    finally:
+        proc.send_signal(signal.SIGKILL)   # mid-run, checkpoint writes every step
+        err = proc.communicate()[1]
+    assert proc.returncode == -signal.SIGKILL, err
+
+    exp = experiments.find(1)
+    assert exp.meta["status"] == "running"          # what the dead process left
+    assert exp.status == "interrupted" and exp.resumable()
+    step = int(load_train_state(exp.checkpoint)["step"])
+    load_weights(exp.checkpoint)                    # whole files, not cut short
+    assert step >= exp.meta["step"] >= 3
+    assert main(["experiments", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"interrupted {step}/100000" in out                # the step a resume goes on from
+    assert f"was interrupted at step {step};" in out
+    assert "restorelab train --resume 1" in out
+    # a checkpoint folder swap cut short is put back; at most a dead writer's temporary file
+    assert not [p for p in exp.path.rglob(".*") if p.is_dir()]
+    assert json.loads(run_json.read_text())["pid"] == proc.pid   # run.json is whole
+    for line in (exp.path / "metrics.jsonl").read_text().splitlines()[:-1]:
+        json.loads(line)                            # only the very last line may be cut short
+
+    done = list(drive(train_job, resume_spec("1", [f"schedule.steps={step + 2}"])))[-1]
+    assert isinstance(done, Finished) and done.status == "done", getattr(done, "detail", done)
+    assert done.result["step"] == step + 2 and done.result["experiment"] == 1
+    assert find_model(done.result["model"]).card["steps"] == step + 2
+    steps = [r["step"] for r in experiments.find(1).metrics() if "loss/total" in r]
+    assert steps == list(range(1, step + 3))        # the killed steps after it are redone once
+    assert experiments.find(1).status == "done"
