@@ -203,3 +203,39 @@ def srgb_conversion(icc: bytes | None, channels: int, source: str = "") -> tuple
         return None, ""
     return conversion, (f"{name}: converted from '{conversion.source.name}' to sRGB for the model "
                         f"and back")
+
+
+LINEAR_SRGB = "Linear sRGB (gamma 1.0)"
+
+
+def _tag_data(kind: bytes, payload: bytes) -> bytes:
+    return kind + bytes(4) + payload
+
+
+@lru_cache(maxsize=1)
+def linear_srgb_icc() -> bytes:
+    """An ICC v2 display profile with sRGB's primaries and white (littleCMS's colorants)
+    and straight-line tone curves: how a linear image (a camera RAW developed linear) is
+    tagged, so that other programs, and srgb_conversion, know its values are light."""
+    from PIL import ImageCms
+
+    own = _tags(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    name = LINEAR_SRGB.encode("ascii") + b"\0"
+    # textDescriptionType: ASCII, then empty Unicode and ScriptCode parts (67 bytes fixed)
+    desc = _tag_data(b"desc", struct.pack(">I", len(name)) + name + bytes(4 + 4 + 2 + 1 + 67))
+    gamma_one = _tag_data(b"curv", struct.pack(">IH", 1, 0x0100))   # u8Fixed8 1.0
+    tags = [(b"desc", desc), (b"cprt", _tag_data(b"text", b"No copyright, use freely\0")),
+            *((sig, own[sig]) for sig in (b"wtpt", b"rXYZ", b"gXYZ", b"bXYZ")),
+            (b"rTRC", gamma_one), (b"gTRC", gamma_one), (b"bTRC", gamma_one)]
+    table, body, where = b"", b"", {}
+    start = 128 + 4 + 12 * len(tags)
+    for sig, data in tags:
+        if data not in where:                 # the three curves share one copy
+            where[data] = start + len(body)
+            body += data + bytes(-len(data) % 4)
+        table += sig + struct.pack(">II", where[data], len(data))
+    d50 = b"".join(struct.pack(">i", round(v * 65536)) for v in (0.9642, 1.0, 0.8249))
+    header = (struct.pack(">I", start + len(body)) + bytes(4) + bytes([2, 0x10, 0, 0])
+              + b"mntrRGB XYZ " + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp"
+              + bytes(24) + struct.pack(">I", 0) + d50 + bytes(48))
+    return header + struct.pack(">I", len(tags)) + table + body

@@ -21,6 +21,9 @@ FORMAT_BY_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIF
                     ".nef": "RAW", ".arw": "RAW"}
 SUPPORTED_SUFFIXES = set(FORMAT_BY_SUFFIX)                       # what we read
 WRITABLE_SUFFIXES = {s for s, f in FORMAT_BY_SUFFIX.items() if f != "RAW"}
+# how camera RAW is developed: sRGB (its tone curve), or linear light tagged with a
+# gamma-1.0 profile (engine.colour), which restore_image turns to sRGB for the model
+RAW_DEVELOP = ("srgb", "linear")
 
 ORIENTATION_TAG = 0x0112
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825

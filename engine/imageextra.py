@@ -104,15 +104,22 @@ def encode_heif(arr: np.ndarray, fmt: str, name: str, icc, exif, quality: int) -
     return buffer.getvalue()
 
 
-def decode_raw(data: bytes, name: str, check_size) -> np.ndarray:
-    """Develop a camera RAW to 16-bit sRGB: camera white balance, no auto-brightening,
-    orientation applied."""
+# LibRaw's tone curves as (power, toe slope): sRGB's own (its default is BT.709's
+# 2.222 / 4.5, which the rest of the engine would take for sRGB), or none
+_RAW_GAMMA = {"srgb": (2.4, 12.92), "linear": (1.0, 1.0)}
+
+
+def decode_raw(data: bytes, name: str, check_size, develop: str = "srgb") -> np.ndarray:
+    """Develop a camera RAW to 16 bits, sRGB primaries: ``develop`` "srgb" with sRGB's
+    tone curve, "linear" in linear light; camera white balance, no auto-brightening
+    (the two differ by the curve alone), orientation applied."""
     rawpy = _import("rawpy", name, "RAW")
     try:
         with rawpy.imread(io.BytesIO(data)) as raw:
             check_size(raw.sizes.width, raw.sizes.height)
             arr = raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=16,
-                                  output_color=rawpy.ColorSpace.sRGB)
+                                  output_color=rawpy.ColorSpace.sRGB,
+                                  gamma=_RAW_GAMMA[develop])
     except ImageError:
         raise
     except MemoryError:

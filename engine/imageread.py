@@ -18,10 +18,11 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, features
 
-from engine import imageextra, imagetiff
+from engine import colour, imageextra, imagetiff
 from engine.errors import ImageError
-from engine.imagebase import (FORMAT_BY_SUFFIX, ORIENT, ORIENTATION_TAG, TIFF_LAYOUT_TAGS,
-                              DEFAULT_MAX_PIXELS, ImageInfo, LoadedImage, to_float)
+from engine.imagebase import (FORMAT_BY_SUFFIX, ORIENT, ORIENTATION_TAG, RAW_DEVELOP,
+                              TIFF_LAYOUT_TAGS, DEFAULT_MAX_PIXELS, ImageInfo, LoadedImage,
+                              to_float)
 
 # read_image does its own size check (max_pixels) before decoding, so Pillow's
 # decompression-bomb guard would only get in the way with a different message.
@@ -51,21 +52,25 @@ class _Unsupported(Exception):
 
 
 def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-               as_float: bool = True, log: bool = True) -> LoadedImage:
+               as_float: bool = True, log: bool = True, raw: str = "srgb") -> LoadedImage:
     """Read an image file; raise ImageError with a readable message on failure.
 
     ``as_float=False`` keeps the pixels as stored (uint8/uint16, float32 for float files)
     instead of a float32 copy: the restore pipeline converts them tile by tile.
+    ``raw`` is how a camera RAW is developed (RAW_DEVELOP): "srgb", or "linear", whose
+    image carries a linear-gamma ICC profile (engine.colour.linear_srgb_icc).
     A library's warnings (Pillow's "Corrupt EXIF data") never reach stderr bare: each
     becomes one line naming the file, in ``.warnings`` and, unless ``log`` is False
     (a job that yields them as Log events), logged to "restorelab.imageio"."""
+    if raw not in RAW_DEVELOP:
+        raise ValueError(f"raw must be one of {RAW_DEVELOP}, not {raw!r}")
     path = Path(path)
     name = path.name or str(path)
     # catch_warnings swaps process-wide state: two threads inside it at once would leave
     # one's recorder installed for good (every later warning lost), hence the lock
     with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        loaded = _read_image(path, name, max_pixels, as_float)
+        loaded = _read_image(path, name, max_pixels, as_float, raw)
     lines = tuple(dict.fromkeys(f"{name}: {' '.join(str(w.message).split())}" for w in caught))
     if log:
         for line in lines:
@@ -75,7 +80,7 @@ def read_image(path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
 
 
 def _read_image(path: Path, name: str, max_pixels: int | None,
-                as_float: bool = True) -> LoadedImage:
+                as_float: bool = True, raw: str = "srgb") -> LoadedImage:
     data = _read_bytes(path, name)
 
     def check_size(width: int, height: int) -> None:
@@ -87,7 +92,8 @@ def _read_image(path: Path, name: str, max_pixels: int | None,
     sample, depth = "uint", None
     try:
         if fmt == "RAW":                      # developed upright by LibRaw
-            arr, icc, orientation = imageextra.decode_raw(data, name, check_size), None, 1
+            arr, orientation = imageextra.decode_raw(data, name, check_size, raw), 1
+            icc = colour.linear_srgb_icc() if raw == "linear" else None   # None: sRGB
             exif = _raw_exif(data)
         else:
             decoded = _decode_special(data, name, check_size)

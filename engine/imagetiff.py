@@ -1,11 +1,14 @@
 """TIFF pixels through tifffile: 8/16-bit integer and 16/32-bit float, grey or RGB,
 with unassociated alpha, ICC profile (tag 34675) and EXIF (main tags, Exif and GPS
-sub-directories). Layouts tifffile leaves to others (palette, YCbCr, CMYK, bilevel,
-min-is-white, codecs that need imagecodecs) return None from decode_tiff, for
-Pillow to decode.
+sub-directories). LZW, JPEG and the floating-point predictor (Photoshop and
+Lightroom files) are decoded by the imagecodecs package; without it a float TIFF so
+packed is refused in one line, an integer one left to Pillow, which has its own
+LZW. Layouts tifffile leaves to others (palette, YCbCr, CMYK, bilevel) return None
+from decode_tiff, for Pillow to decode.
 """
 from __future__ import annotations
 
+import importlib
 import io
 import struct
 import warnings
@@ -52,8 +55,24 @@ def describe(page) -> str:
     return f"{'an' if str(bits)[0] == '8' or bits in (11, 18) else 'a'} {words}"
 
 
+# what tifffile decodes by itself (none, deflate, PackBits, LZMA; horizontal predictor)
+_OWN_COMPRESSION, _OWN_PREDICTOR = {1, 8, 32946, 50013, 32773, 34925}, {1, 2}
+_NO_CODECS = "; reading it needs the imagecodecs package, which this installation lacks"
+
+
 def _needs_imagecodecs(err: Exception) -> bool:
     return "imagecodecs" in str(err)
+
+
+def _codecs_missing(page) -> bool:
+    """Whether the page is packed in a way only imagecodecs decodes, and it is absent."""
+    if int(page.compression) in _OWN_COMPRESSION and int(page.predictor) in _OWN_PREDICTOR:
+        return False
+    try:
+        importlib.import_module("imagecodecs")
+    except ImportError:
+        return True
+    return False
 
 
 def _packing(page) -> str:
@@ -87,16 +106,19 @@ def decode_tiff(data: bytes, check_size) -> tuple[np.ndarray, bytes | None, int]
         if (not base <= samples <= base + 1 or page.is_tiled and page.imagedepth > 1
                 or is_float and photometric == 0):
             raise Unsupported(describe(page))
+        if _codecs_missing(page):
+            if is_float:
+                raise Unsupported(f"{describe(page)} {_packing(page)}", _NO_CODECS)
+            return None                           # LZW, JPEG: Pillow has its own
         try:
             arr = page.asarray()
         except (KeyError, ValueError, NotImplementedError) as err:
-            if not _needs_imagecodecs(err):
+            if not _needs_imagecodecs(err):       # an imagecodecs built without that codec
                 raise
             if is_float:
                 raise Unsupported(f"{describe(page)} {_packing(page)}",
-                                  "; reading it needs the imagecodecs package, which this "
-                                  "installation lacks") from None
-            return None                           # e.g. JPEG: Pillow has its own
+                                  ", which this installation's imagecodecs cannot decode") from None
+            return None
         icc_tag = page.tags.get(34675)
         icc = bytes(icc_tag.value) if icc_tag is not None and icc_tag.value else None
         associated = tuple(page.extrasamples)[:1] == (_ASSOCIATED_ALPHA,)
@@ -142,7 +164,7 @@ def _unpremultiply(arr: np.ndarray, base: int) -> np.ndarray:
 def encode_tiff(arr: np.ndarray, icc: bytes | None, exif: bytes | None) -> bytes:
     """HWC uint8/uint16/float16/float32 -> deflate TIFF (predictor where tifffile can)."""
     height, width, channels = arr.shape
-    predictor = arr.dtype.kind == "u"             # float predictor needs imagecodecs
+    predictor = arr.dtype.kind == "u"   # not the float one: it would need imagecodecs to read
     exif_tags, sub_ifds, resolution = _exif_tags(exif)
     buffer = io.BytesIO()
     tifffile.imwrite(

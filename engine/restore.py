@@ -33,6 +33,8 @@ class RestoreSpec:
     quality: int | None = None        # JPEG/WebP quality 1-100; None: 95 (lossless WebP stays so)
     overwrite: bool = False           # allow an output to replace one of the inputs
     colour: bool = True               # restore wide-gamut images in sRGB (engine.colour)
+    raw: str = "srgb"                 # camera RAW developed to "srgb" or "linear" (restored
+                                      # in sRGB, saved linear with a gamma-1.0 profile)
 
 
 READ_AHEAD = 1      # decoded images waiting for compute
@@ -161,7 +163,8 @@ def restore_job(spec: RestoreSpec, control: Control) -> Iterator[Event]:
         options.setdefault("scale", spec.scale)
     n = len(inputs)
     # decoding starts while the model loads; integer files stay uint8/uint16 (per-tile float)
-    reader = ReadAhead(lambda item: imageio.read_image(item[1], as_float=False, log=False),
+    reader = ReadAhead(lambda item: imageio.read_image(item[1], as_float=False, log=False,
+                                                       raw=spec.raw),
                        enumerate(inputs), depth=READ_AHEAD)
     writer = Background(lambda dst, out, info: imageio.write_image(
         dst, out, info, quality=spec.quality), depth=WRITE_BEHIND)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 # as engine.backends.NAMES (not imported here: `--help` loads no numpy); a test keeps them equal
 BACKEND_CHOICES = ("auto", "eager", "compile", "onnxruntime", "openvino")
+RAW_CHOICES = ("srgb", "linear")   # as engine.imagebase.RAW_DEVELOP, likewise
 
 
 def add_parser(sub) -> None:
@@ -35,6 +36,11 @@ def add_parser(sub) -> None:
     p.add_argument("--quality", type=quality, metavar="N",
                    help="JPEG/WebP quality, 1-100 (default 95; 100 is lossless WebP; without it "
                         "a lossless WebP input stays lossless)")
+    p.add_argument("--raw", choices=RAW_CHOICES, default="srgb",
+                   help="how camera RAW files (DNG, CR2, NEF, ARW) are developed: srgb "
+                        "(default) with the sRGB tone curve, as other photos are; linear keeps "
+                        "linear light for editing: the model still sees it in sRGB, and the "
+                        "16-bit TIFF saved is linear, tagged with a gamma 1.0 sRGB profile")
     p.add_argument("--overwrite", action="store_true",
                    help="allow outputs to replace input images (refused otherwise)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -130,6 +136,6 @@ def run(args: argparse.Namespace) -> int:
         inference=InferenceOptions(tile=args.tile, overlap=args.overlap, strength=args.strength,
                                    postprocess=post, backend=args.backend),
         options=parse_sets(args.set), suffix=suffix, quality=args.quality,
-        overwrite=args.overwrite)
+        overwrite=args.overwrite, raw=args.raw)
     printer = run_job(restore_job, spec, device=args.device, title="restore", quiet=args.quiet)
     return 1 if printer.failures else 0

@@ -2,7 +2,6 @@
 when a format's library is missing; tiny files made in tmp_path."""
 from __future__ import annotations
 
-import importlib.util
 import io
 import struct
 import sys
@@ -205,16 +204,49 @@ def patched_tiff(tag: int, value: int, array=None, photometric="rgb") -> bytes:
     return bytes(data)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("imagecodecs") is not None,
-                    reason="imagecodecs is installed: these files are read")
 @pytest.mark.parametrize("tag,value,packing", [
     (317, 3, "compressed with deflate and the floating-point predictor"),
     (259, 5, "compressed with LZW")])
-def test_float_tiff_needing_imagecodecs_says_so_in_one_sentence(tmp_path, tag, value, packing):
+def test_float_tiff_needing_imagecodecs_says_so_in_one_sentence(tmp_path, monkeypatch, tag,
+                                                                value, packing):
     (tmp_path / "ps.tif").write_bytes(patched_tiff(tag, value))
+    without(monkeypatch, "imagecodecs")           # a bundle built without it
     assert error_of(tmp_path / "ps.tif") == (
         f"'ps.tif' is a 32-bit float RGB TIFF {packing}; reading it needs the imagecodecs "
         f"package, which this installation lacks.")
+
+
+def photoshop_tiffs(folder):
+    """What Photoshop and Lightroom save: LZW with the floating-point predictor (32-bit
+    float RGB) and LZW with the horizontal one (16-bit RGB)."""
+    pytest.importorskip("imagecodecs")
+    floats, ints = hdr(6, 9, 3), (RNG.random((6, 9, 3)) * 65535).astype(np.uint16)
+    tifffile.imwrite(folder / "float.tif", floats, photometric="rgb", compression="lzw",
+                     predictor=True)
+    tifffile.imwrite(folder / "sixteen.tif", ints, photometric="rgb", compression="lzw",
+                     predictor=True)
+    return floats, ints
+
+
+def test_lzw_and_predictor_tiffs_read_exactly(tmp_path):
+    floats, ints = photoshop_tiffs(tmp_path)
+    with tifffile.TiffFile(tmp_path / "float.tif") as tif:   # what the test stands for
+        page = tif.pages.first
+        assert (page.compression, page.predictor) == (5, 3)
+    img = read_image(tmp_path / "float.tif")
+    assert img.info.sample == "float" and img.info.bit_depth == 32
+    assert np.array_equal(img.pixels, floats)
+    sixteen = read_image(tmp_path / "sixteen.tif", as_float=False)
+    assert sixteen.info.bit_depth == 16 and np.array_equal(sixteen.pixels, ints)
+
+
+def test_without_imagecodecs_an_lzw_16bit_tiff_still_reads(tmp_path, monkeypatch):
+    floats, ints = photoshop_tiffs(tmp_path)
+    without(monkeypatch, "imagecodecs")           # Pillow / OpenCV have their own LZW
+    assert np.array_equal(read_image(tmp_path / "sixteen.tif", as_float=False).pixels, ints)
+    assert error_of(tmp_path / "float.tif") == (
+        "'float.tif' is a 32-bit float RGB TIFF compressed with LZW and the floating-point "
+        "predictor; reading it needs the imagecodecs package, which this installation lacks.")
 
 
 def test_layouts_refused_before_decoding_are_said_in_words(tmp_path):
@@ -314,11 +346,14 @@ def test_avif_with_no_decoder_says_so(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------- camera RAW
 
-def make_dng(h=32, w=48) -> bytes:
-    """A minimal uncompressed Bayer (RGGB) DNG: 14-bit, identity colour matrix."""
+def make_dng(h=32, w=48, ramp=False) -> bytes:
+    """A minimal uncompressed Bayer (RGGB) DNG: 14-bit, identity colour matrix; flat
+    colour, or with ``ramp`` every level from deep shadow to near white across it."""
     cfa = np.empty((h, w), np.uint16)
     cfa[0::2, 0::2], cfa[1::2, 1::2] = 3000, 2000          # red, blue
     cfa[0::2, 1::2] = cfa[1::2, 0::2] = 4000                # green
+    if ramp:
+        cfa = (cfa * np.geomspace(0.005, 3.0, w)).astype(np.uint16)
     one = (10000, 10000)
     tags = [(50706, 1, 4, (1, 4, 0, 0), True),              # DNGVersion
             (50708, 2, None, "RestoreLab Test", True),      # UniqueCameraModel
@@ -348,6 +383,85 @@ def test_dng_is_developed_to_16bit_rgb(tmp_path):
         write_image(tmp_path / "back.dng", img.pixels, img.info)
     write_image(tmp_path / "developed.tif", img.pixels, img.info)
     assert tifffile.imread(tmp_path / "developed.tif").dtype == np.uint16
+
+
+def srgb_decoded(x):
+    """sRGB-encoded values -> linear light (IEC 61966-2-1)."""
+    x = np.asarray(x, np.float64)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def test_a_raw_developed_linear_is_the_srgb_one_in_linear_light(tmp_path):
+    from engine import colour
+
+    (tmp_path / "ramp.dng").write_bytes(make_dng(32, 64, ramp=True))
+    srgb = read_image(tmp_path / "ramp.dng")
+    linear = read_image(tmp_path / "ramp.dng", raw="linear")
+    assert srgb.info.icc_profile is None                 # untagged: sRGB, as every photo
+    assert linear.info.icc_profile == colour.linear_srgb_icc()
+    assert linear.info.bit_depth == 16 and linear.pixels.shape == srgb.pixels.shape
+    gap = np.abs(srgb_decoded(srgb.pixels) - linear.pixels) * 65535
+    assert gap.max() < 2.0, gap.max()                    # the same development, two curves
+    assert srgb.pixels.mean() > linear.pixels.mean() + 0.1   # and not the same pixels
+    with pytest.raises(ValueError, match="raw must be one of"):
+        read_image(tmp_path / "ramp.dng", raw="log")
+
+
+def test_the_linear_profile_is_one_littlecms_reads_as_linear_srgb():
+    from engine import colour
+
+    icc = colour.linear_srgb_icc()
+    assert colour.description(icc) == "Linear sRGB (gamma 1.0)"
+    v = np.arange(256, dtype=np.uint8)
+    ramp = np.stack([v, v[::-1], v // 2], axis=-1)[None]
+    transform = ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                        ImageCms.createProfile("sRGB"), "RGB", "RGB")
+    encoded = np.asarray(ImageCms.applyTransform(Image.fromarray(ramp), transform), float)
+    x = ramp / 255.0
+    want = np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055) * 255
+    assert np.abs(encoded - want).max() <= 1.0           # other programs see linear light
+
+
+def test_a_linear_raw_is_restored_in_srgb_and_saved_linear(tmp_path, monkeypatch, capsys):
+    from engine import colour, restore
+    from engine.descriptor import Restorer
+    from engine.jobs import drive
+
+    (tmp_path / "ramp.dng").write_bytes(make_dng(32, 64, ramp=True))
+    linear = read_image(tmp_path / "ramp.dng", raw="linear", as_float=False).pixels
+    # a classical method that changes nothing (unsharp mask of amount 0), through the CLI
+    rc = main(["restore", str(tmp_path / "ramp.dng"), "-o", str(tmp_path / "out.tif"),
+               "--raw", "linear", "--model", "unsharp", "--set", "amount=0", "-q"])
+    assert rc == 0, capsys.readouterr().err
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        out = tif.pages.first.asarray()
+        assert bytes(tif.pages.first.tags[34675].value) == colour.linear_srgb_icc()
+    assert out.dtype == np.uint16
+    assert np.abs(out.astype(int) - linear).max() <= 1   # the linear values back, to a level
+
+    class Seeing(Restorer):                 # an identity net that keeps what it is given
+        id = title = "identity"
+        seen: list = []
+
+        def run(self, x, precision=None):
+            self.seen.append(np.array(x, np.float32))
+            return np.array(x, np.float32)
+
+    monkeypatch.setattr(restore, "load_restorer", lambda *a, **k: Seeing())
+    events = list(drive(restore.restore_job, restore.RestoreSpec(
+        (str(tmp_path / "ramp.dng"),), str(tmp_path / "net.tif"), raw="linear")))
+    assert any("converted from 'Linear sRGB (gamma 1.0)' to sRGB" in getattr(e, "text", "")
+               for e in events)
+    seen = np.concatenate([x.reshape(-1, 3) for x in Seeing.seen])
+    srgb = read_image(tmp_path / "ramp.dng").pixels.reshape(-1, 3)   # what nets know
+    assert np.abs(seen - srgb).max() * 65535 < 3
+
+
+def test_the_cli_raw_choices_are_the_engines():
+    from desktop.commands.restore import RAW_CHOICES
+    from engine.imagebase import RAW_DEVELOP
+
+    assert RAW_CHOICES == RAW_DEVELOP
 
 
 def test_damaged_raw_and_missing_rawpy(tmp_path, monkeypatch):
