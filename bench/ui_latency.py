@@ -120,11 +120,13 @@ class StallSampler:
         from collections import Counter
 
         self.last, self.seen, self.main = last, Counter(), threading.main_thread().ident
+        self.others: Counter = Counter()   # where the other threads were in long (>100 ms) stalls
         self.running = True
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
+        import threading
         import traceback
 
         while self.running:
@@ -137,6 +139,14 @@ class StallSampler:
             lines = [f"{Path(f.filename).name}:{f.lineno} {f.name}"
                      for f in traceback.extract_stack(frame)[-6:]]
             self.seen[" <- ".join(reversed(lines))] += 1
+            if (time.perf_counter() - self.last[0]) * 1000 >= 100:
+                names = {t.ident: t.name for t in threading.enumerate()}
+                for ident, other in sys._current_frames().items():
+                    if ident in (self.main, threading.get_ident()):
+                        continue
+                    top = [f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                           for f in traceback.extract_stack(other)[-3:]]
+                    self.others[f"[{names.get(ident, ident)}] " + " <- ".join(reversed(top))] += 1
 
     def stop(self) -> None:
         self.running = False
@@ -147,6 +157,10 @@ class StallSampler:
         print(f"UI thread while stalled (>20 ms), {total} samples of 4 ms:")
         for where, count in self.seen.most_common(n):
             print(f"  {100 * count / total:5.1f}%  {where}")
+        if self.others:
+            print("the other threads during stalls over 100 ms (samples):")
+            for where, count in self.others.most_common(n):
+                print(f"  {count:5d}  {where}")
 
 
 def measure_stall(steps: int, image_mp: float = 0.0, why: bool = False,
