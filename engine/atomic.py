@@ -35,6 +35,8 @@ LEGACY_OLD_S = 10         # an older version's .old, moved aside this long ago (
 
 # .NAME.<pid>-<8 hex>[-<n>].part|old  (n: further attempts of one swap)
 _OURS = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<token>[0-9a-f]{8})(?:-\d+)?\.(?P<kind>part|old)$")
+# a file's temporary: .NAME.<pid>-<8 hex>.part[.SUFFIX]
+_FILE_PART = re.compile(r"^\..+\.(?P<pid>\d+)-[0-9a-f]{8}\.part(?:\.[^.]+)?$")
 # older versions: .NAME.<mkdtemp random>.part and .NAME.old
 _LEGACY = re.compile(r"^\.(?P<name>.+?)(?:\.(?P<token>[a-z0-9_]{8})\.(?P<kind>part)|\.(?P<old>old))$")
 
@@ -256,6 +258,28 @@ def recover_all(root: str | os.PathLike) -> None:
     root = Path(root)
     for name, items in _leftovers(root).items():
         _recover(root / name, items)
+
+
+def remove_stale_parts(folder: str | os.PathLike) -> int:
+    """Delete the temporary files (not folders) in ``folder`` that writers killed mid-write
+    left: a file's ``.part`` is never renamed by anyone but its writer, so once that pid is
+    gone it is litter. Those of live pids (or a reused pid) stay. Returns how many went."""
+    removed = 0
+    try:
+        entries = [p for p in Path(folder).iterdir() if p.name.startswith(".")]
+    except OSError:
+        return 0
+    for path in entries:
+        m = _FILE_PART.match(path.name)
+        if not m or pid_alive(int(m["pid"])):
+            continue
+        try:
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def _recover(target: Path, items: list[_Leftover]) -> None:

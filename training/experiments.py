@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from engine import paths, procs
-from engine.atomic import recover_all, write_json, write_text
+from engine.atomic import recover_all, remove_stale_parts, write_json, write_text
 from engine.checkpoints import TRAIN_STATE, read_card, slug
 from engine.errors import ConfigError, ModelError
 
@@ -49,6 +49,8 @@ class Experiment:
             self.meta: dict[str, Any] = json.loads((self.path / META).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             self.meta = {"name": self.path.name, "status": "unreadable"}
+        if self.meta.get("host", procs.host()) == procs.host():   # pids mean nothing elsewhere
+            remove_stale_parts(self.path)   # temp files of writers killed mid-write (run.json's)
         self._lock = threading.Lock()
 
     # -- what the journal shows -------------------------------------------------

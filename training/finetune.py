@@ -12,14 +12,16 @@ with the parent's config and a short schedule at a tenth of its learning rate. E
 sample is an example with probability ``mix``, else a pair from the parent's base training
 set (so the model does not forget). Validation runs on the examples (their held-out part
 when there are enough pairs) and every validation keeps its weights under
-``checkpoints/timeline/step_NNNNNNN``: the run's timeline. The registered model's card
-names its parent and the examples it learned from. The run config's ``[finetune]`` table
-(examples folder, mix, parent) lets ``restorelab train --resume`` rebuild the same data
-(``resumed``).
+``checkpoints/timeline/step_NNNNNNN``: the run's timeline (``keep_timeline``). The registered
+model's card names its parent and the examples it learned from. The run config's
+``[finetune]`` table (examples folder, mix, parent) lets ``restorelab train --resume``
+rebuild the same data (``resumed``), and the resumed run goes on adding to the timeline
+(``training.resumable.resume_job``).
 """
 from __future__ import annotations
 
 import math
+from contextlib import closing
 from pathlib import Path
 from typing import Iterator
 
@@ -79,19 +81,6 @@ def _keep(checkpoint: str, step: int, metrics: dict) -> Path:
     entry = save_model(f"step_{step:07d}", weights, arch, kwargs,
                        {"step": step, "metrics": dict(metrics)}, root=root)
     return entry.path
-
-
-class _Returning:
-    """Iterate a generator and keep what it returns (``yield from`` would hide its events)."""
-
-    def __init__(self, gen) -> None:
-        self.gen, self.value = gen, None
-
-    def __iter__(self):
-        try:
-            self.value = yield from self.gen
-        finally:
-            self.gen.close()
 
 
 def finetune_card(cfg: RunConfig, examples: list[Example], **finetune) -> dict:
@@ -154,28 +143,38 @@ def finetune_job(spec: FinetuneSpec, control) -> Iterator[Event]:
     yield Metric(0, "val/psnr", before)
     card = {**inherited(parent.card), **finetune_card(cfg, examples, parent_psnr=round(before, 4))}
     train = TrainSpec(cfg, experiment_name=cfg.name, data=lambda *_: data, card=card)
-    run = _Returning(train_job(train, control))
-    val: dict = {}
+    result = yield from keep_timeline(train_job(train, control))
+    return {**result, "parent": parent.id, "parent_psnr": before, "examples": len(examples)}
+
+
+def keep_timeline(events: Iterator[Event]) -> Iterator[Event]:
+    """Pass a fine-tune's training events (``train_job``'s, a first run or a resume) on, and
+    copy each checkpoint it saves into the run's timeline with the scores of the validation
+    at that step. Returns the run's result with its ``timeline``."""
+    val: dict = {}                     # the latest validation: {"_step": step, name: value}
     kept: list[tuple[int, Path]] = []
-    for event in run:
-        if isinstance(event, Metric) and event.name.startswith("val/"):
-            if val.get("_step") != event.step:
-                val = {"_step": event.step}
-            val[event.name.removeprefix("val/")] = event.value
-        if isinstance(event, Saved) and event.kind == "checkpoint":
-            step = int(read_card(Path(event.path)).get("step", 0))
-            metrics = {k: v for k, v in val.items() if k != "_step"} if val.get("_step") == step else {}
-            kept.append((step, _keep(event.path, step, metrics)))
-        yield event
-    result = run.value or {}
+    with closing(events):              # closed with us: an abort reaches train_job
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as end:
+                result = end.value or {}
+                break
+            if isinstance(event, Metric) and event.name.startswith("val/"):
+                if val.get("_step") != event.step:
+                    val = {"_step": event.step}
+                val[event.name.removeprefix("val/")] = event.value
+            if isinstance(event, Saved) and event.kind == "checkpoint":
+                step = int(read_card(Path(event.path)).get("step", 0))
+                scores = {k: v for k, v in val.items() if k != "_step"}
+                kept.append((step, _keep(event.path, step, scores if val.get("_step") == step else {})))
+            yield event
     # the final validation comes after the last checkpoint: its scores go on that entry's card
     if kept and val.get("_step") == kept[-1][0]:
         folder = kept[-1][1]
         write_json(folder / CARD, {**read_card(folder), "metrics":
                                    {k: v for k, v in val.items() if k != "_step"}})
-    line = timeline(result["path"]) if result.get("path") else []
-    return {**result, "parent": parent.id, "parent_psnr": before, "timeline": line,
-            "examples": len(examples)}
+    return {**result, "timeline": timeline(result["path"]) if result.get("path") else []}
 
 
 def register_checkpoint(model: str, checkpoint: str | Path):

@@ -354,10 +354,6 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
         return {**result, "status": status}
     # a stopped run still becomes a model (its weights so far); it can also be resumed
     yield from run.validate(data.val)
-    details = {}
-    if cfg.research.report or cfg.research.reported:
-        yield Progress(0, 1, "research report")
-        run.extra, details = research.run_report(cfg, run.loop, data, exp)
     weights, kept = run.loop.final_weights(), "last"
     best = run.best_folder()
     if run.best and run.best["step"] != run.step and best is not None and best.exists() \
@@ -367,6 +363,11 @@ def _finish(run: _Run, data, control: Control, spec: TrainSpec) -> Iterator[Even
         run.last_val = {f"val/{k}": v for k, v in read_card(best).get("metrics", {}).items()}
         yield Log("info", f"registering the best checkpoint (step {run.best['step']}, "
                           f"val PSNR {run.best['psnr']:.2f} dB)")
+    details = {}
+    if cfg.research.report or cfg.research.reported:   # measured on the weights registered
+        yield Progress(0, 1, "research report")
+        run.extra, details = research.run_report(cfg, run.loop, data, exp,
+                                                 weights if kept == "best" else None)
     metrics = {**{k.removeprefix("val/"): v for k, v in run.last_val.items()}, **run.extra}
     card = {"task": cfg.task, "scale": cfg.data.scale, "training": cfg.to_dict(),
             "dataset": data.summary["dataset"], "metrics": metrics, "experiment": exp.number,

@@ -2,6 +2,7 @@
 
 A published model folder keeps ``train_state.pt`` (the last checkpoint's train state with the
 raw weights inside); ``restorelab train --resume`` takes an experiment or such a folder.
+``resume_job`` runs a spec from ``resume_spec`` wherever a run is resumed (CLI, window, torchrun).
 """
 from __future__ import annotations
 
@@ -79,3 +80,16 @@ def registration_pending(exp) -> bool:
     """A run that ended (killed, failed, aborted) after its last checkpoint but before its
     model reached the library. (A model folder's experiment is 'stopped': it needs steps.)"""
     return not exp.meta.get("model") and exp.meta.get("status") != "stopped"
+
+
+def resume_job(spec, control):
+    """The job that continues a run (``spec`` from ``resume_spec``): ``train_job``, and for a
+    fine-tune on its examples, the timeline of checkpoints goes on growing as in the first run."""
+    from .job import train_job
+
+    events = train_job(spec, control)
+    if spec.config.finetune.examples:
+        from .finetune import keep_timeline
+
+        events = keep_timeline(events)
+    return (yield from events)

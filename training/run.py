@@ -27,7 +27,7 @@ from engine.jobs import Control, drive
 
 from .config import load_run
 from .job import TrainSpec, train_job
-from .resumable import resume_spec
+from .resumable import resume_job, resume_spec
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,7 +61,8 @@ def main(argv=None) -> int:
         dist.init_process_group("nccl" if use_cuda else "gloo")
     code = 1
     try:
-        for event in drive(train_job, spec, Control(), title="train"):
+        job = resume_job if spec.resume else train_job   # a resumed fine-tune keeps its timeline
+        for event in drive(job, spec, Control(), title="train"):
             if isinstance(event, Finished):
                 print(json.dumps({**(event.result or {}), "status": event.status}), flush=True)
                 code = 0

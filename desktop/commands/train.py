@@ -72,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
         print(spec.config.to_toml(), end="")
         return 0
     from training.job import train_job
+    from training.resumable import resume_job
 
-    return run_training(train_job, spec, args, device=spec.config.device,
+    return run_training(resume_job if spec.resume else train_job, spec, args,
+                        device=spec.config.device,
                         title=f"train {spec.config.name}", summary=summary)
 
 

@@ -163,13 +163,13 @@ def train_run_job(req: RunRequest, control):
     """Start or resume a run (the engine registers stopped runs' weights as models too)."""
     from training.config import RunConfig
     from training.job import TrainSpec, train_job
-    from training.resumable import resume_spec
+    from training.resumable import resume_job, resume_spec
 
-    if req.resume:
+    if req.resume:   # a resumed fine-tune goes on adding to its timeline (resume_job)
         spec = resume_spec(req.resume, list(req.overrides))
         yield history(spec.resume, _checkpoint_step(spec.resume))
-    else:
-        spec = TrainSpec(RunConfig.from_dict(req.raw), experiment_name=req.name)
+        return (yield from resume_job(spec, control))
+    spec = TrainSpec(RunConfig.from_dict(req.raw), experiment_name=req.name)
     return (yield from train_job(spec, control))  # a stopped run registers its model too
 
 

@@ -235,6 +235,33 @@ def test_a_folder_left_aside_by_a_kill_comes_back(tmp_path, monkeypatch):
     assert [m.id for m in checkpoints.list_models() if not m.shipped] == ["mine"]
 
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
+def test_a_run_json_temp_of_a_writer_killed_mid_write_is_cleared_when_the_run_is_read(tmp_path):
+    """A process killed while writing run.json leaves its hidden temp file; reading the journal
+    removes it (its writer is gone). A live writer's temp, and any other file, stay."""
+    from training import experiments
+
+    exp = experiments.create({"task": "denoise"}, "run")
+    exp.update(status="done", step=7)
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, signal, sys\n"
+        "from engine.atomic import atomic_path\n"
+        "with atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_text('{\"status\": \"runn')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"), str(exp.path / "run.json")],
+        cwd=Path(__file__).resolve().parents[2])
+    assert killed.returncode == -9
+    litter = [p.name for p in exp.path.iterdir() if p.name.startswith(".run.json.")]
+    assert len(litter) == 1 and litter[0].endswith(".part.json"), litter
+    live = exp.path / f".run.json.{os.getpid()}-0badf00d.part.json"   # ours: being written
+    live.write_text("{")
+    (exp.path / ".keep.part.json").write_text("a user's file")
+    rows = [e.summary() for e in experiments.list_experiments()]
+    assert rows[0]["status"] == "done" and rows[0]["step"] == 7
+    assert sorted(p.name for p in exp.path.iterdir() if p.name.startswith(".")) == \
+        [".keep.part.json", live.name]
+
+
 # ---------------------------------------------------------------- 9, 10: safe loading of .pth
 
 def test_a_zip_bomb_is_refused_before_it_unpacks(tmp_path, monkeypatch):

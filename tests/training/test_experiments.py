@@ -81,17 +81,12 @@ def test_a_run_killed_as_soon_as_it_was_created_reads_interrupted(capsys):
     assert mine.meta["pid"] == os.getpid() and mine.status == "created"
 
 
-def test_the_best_validation_is_kept_beside_the_last_and_registered(images, monkeypatch):
-    """Validations at steps 2, 4, 6 score 30, 35, 25 dB: the run keeps checkpoints/best (step 4)
-    and checkpoints/last (step 6), and registers step 4's weights with a card that says so."""
-    import torch
-
-    from engine.checkpoints import find_model, load_train_state, load_weights, read_card
-    from engine.jobs import drive
+def _scripted_validations(monkeypatch, values) -> dict:
+    """Validations of the next run score ``values`` (dB) in turn; returns {psnr: the published
+    weights at that validation}, filled as the run goes."""
     from training import job
-    from training.job import TrainSpec, train_job
 
-    scores, seen = iter([30.0, 35.0, 25.0]), {}
+    scores, seen = iter(values), {}
     real_build = job.build_loop
 
     def scripted(*args, **kwargs):
@@ -108,9 +103,24 @@ def test_the_best_validation_is_kept_beside_the_last_and_registered(images, monk
         return loop
 
     monkeypatch.setattr(job, "build_loop", scripted)
-    cfg = load_run(preset="smoke", overrides=[
-        f"data.train={images}", "schedule.steps=6", "val.every=2", "data.crop=16", "data.batch=2",
-        "val.crop=16", "model.kwargs={depth = 3, width = 8}", "optim.lr=0.01"])
+    return seen
+
+
+SCRIPTED_RUN = ["schedule.steps=6", "val.every=2", "data.crop=16", "data.batch=2", "val.crop=16",
+                "model.kwargs={depth = 3, width = 8}", "optim.lr=0.01"]
+
+
+def test_the_best_validation_is_kept_beside_the_last_and_registered(images, monkeypatch):
+    """Validations at steps 2, 4, 6 score 30, 35, 25 dB: the run keeps checkpoints/best (step 4)
+    and checkpoints/last (step 6), and registers step 4's weights with a card that says so."""
+    import torch
+
+    from engine.checkpoints import find_model, load_train_state, load_weights, read_card
+    from engine.jobs import drive
+    from training.job import TrainSpec, train_job
+
+    seen = _scripted_validations(monkeypatch, [30.0, 35.0, 25.0])
+    cfg = load_run(preset="smoke", overrides=[f"data.train={images}", *SCRIPTED_RUN])
     events = list(drive(train_job, TrainSpec(cfg)))
     result = events[-1].result
     assert result["status"] == "done" and result["metrics"]["psnr"] == 35.0
@@ -127,6 +137,39 @@ def test_the_best_validation_is_kept_beside_the_last_and_registered(images, monk
     assert all(torch.equal(registered[k], seen[35.0][k]) for k in registered)
     assert not all(torch.equal(registered[k], seen[25.0][k]) for k in registered)
     assert any("registering the best checkpoint (step 4" in getattr(e, "text", "") for e in events)
+
+
+def test_the_research_report_measures_the_registered_best_weights(images, monkeypatch):
+    """The last validation (25 dB) is worse than step 4's (35 dB): the model registered is
+    step 4's, and so are the weights the research report measured (its val_mse on the card)."""
+    import torch
+
+    from engine.checkpoints import find_model, load_weights
+    from engine.jobs import drive
+    from training.job import TrainSpec, train_job
+    from training.research import report
+
+    seen = _scripted_validations(monkeypatch, [30.0, 35.0, 25.0])
+    measured = []
+    real_losses = report.MEASURES["losses"]
+
+    def spy(ctx):
+        measured.append({k: v.detach().cpu().clone() for k, v in ctx.eval_net().state_dict().items()})
+        return real_losses(ctx)
+
+    monkeypatch.setitem(report.MEASURES, "losses", spy)
+    cfg = load_run(preset="smoke", overrides=[f"data.train={images}", *SCRIPTED_RUN,
+                                              "research.report=['losses']"])
+    result = list(drive(train_job, TrainSpec(cfg)))[-1].result
+    assert result["status"] == "done", result
+    entry = find_model(result["model"])
+    assert entry.card["weights"]["checkpoint"] == "best" and len(measured) == 1
+    _, _, registered = load_weights(entry.path)
+    assert all(torch.equal(measured[0][k], registered[k]) for k in registered)
+    assert all(torch.equal(measured[0][k], seen[35.0][k].cpu()) for k in registered)
+    assert not all(torch.equal(measured[0][k], seen[25.0][k].cpu()) for k in registered)
+    saved = json.loads((experiments.find(result["experiment"]).path / "report.json").read_text())
+    assert entry.card["metrics"]["val_mse"] == saved["results"]["val_mse"] > 0
 
 
 def test_an_interrupted_run_names_the_step_its_last_checkpoint_holds():

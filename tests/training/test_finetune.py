@@ -133,3 +133,35 @@ def test_the_cli_summary_names_the_best_checkpoint():
               "timeline": [{"psnr": 29.5}, {"psnr": None}, {"psnr": 30.25}, {"psnr": 29.0}]}
     assert summary("done", result) == ("model 'm-ft' (parent m): examples 28.00 -> 30.25 dB at "
                                        "best; 4 checkpoints in /runs/7")
+
+
+def test_a_resumed_finetune_goes_on_adding_to_its_timeline(parent, striped, capsys):
+    """A fine-tune of 4 steps resumed to 8 with `restorelab train --resume`, then to 12 from the
+    window's Train page: the timeline gains the resumed steps, each with its validation PSNR."""
+    import json
+
+    from desktop.train.jobs import RunRequest, train_run_job
+    from training.finetune import timeline
+
+    spec = FinetuneSpec(parent, str(striped), minutes=0, steps=4, validations=2, device="cpu")
+    first = list(drive(finetune_job, spec))[-1]
+    assert isinstance(first, Finished) and first.status == "done", getattr(first, "detail", first)
+    number, folder = first.result["experiment"], first.result["path"]
+    assert [r["step"] for r in timeline(folder)] == [2, 4]
+
+    code = main(["train", "--resume", str(number), "--set", "schedule.steps=8", "--device", "cpu",
+                 "-q", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["step"] == 8
+    assert [r["step"] for r in result["timeline"]] == [2, 4, 6, 8]
+
+    final = list(drive(train_run_job, RunRequest(resume=str(number),
+                                                 overrides=("schedule.steps=12",))))[-1]
+    assert isinstance(final, Finished) and final.status == "done", getattr(final, "detail", final)
+    line = timeline(folder)
+    assert [r["step"] for r in line] == [2, 4, 6, 8, 10, 12]
+    assert final.result["timeline"] == line
+    assert all(isinstance(r["psnr"], float) and r["psnr"] > 0 for r in line), line
+    journal = {row["step"]: row["val/psnr"] for row in map(json.loads, open(f"{folder}/metrics.jsonl"))
+               if "val/psnr" in row}
+    assert all(r["psnr"] == pytest.approx(journal[r["step"]]) for r in line[2:])

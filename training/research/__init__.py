@@ -32,8 +32,9 @@ def prepare(cfg):
     return (yield from prepare_data(cfg))
 
 
-def run_report(cfg, loop, data, exp):
-    """The measures of ``cfg.research.report`` on the finished run: (results, details)."""
+def run_report(cfg, loop, data, exp, weights=None):
+    """The measures of ``cfg.research.report`` on the finished run: (results, details).
+    ``weights``: the state dict to measure instead of the loop's final (EMA) net."""
     from .report import run_report as run
 
-    return run(cfg, loop, data, exp)
+    return run(cfg, loop, data, exp, weights)

@@ -1,7 +1,8 @@
 """The post-run report of a research preset: measures on the finished model.
 
-``run_report`` runs each measure ``cfg.research.report`` names on the final
-(EMA) net and the fixed validation pairs, and returns ``(results, details)``:
+``run_report`` runs each measure ``cfg.research.report`` names on the weights the
+run registers (the final EMA net, or the best validation's weights when those are
+kept instead) and the fixed validation pairs, and returns ``(results, details)``:
 ``results`` are numbers that join the run's results in the journal and the
 model card's metrics (with the original's figures as ``orig_<name>``);
 ``details`` (learned kernel, per-image anomaly scores ...) go to the card's
@@ -25,6 +26,7 @@ Measures:
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,7 @@ class Context:
     loop: object
     data: object
     exp: object
+    weights: dict | None = None   # measured instead of the loop's final net (the best checkpoint)
     _outputs: list = field(default_factory=list)
     _net: object = None
 
@@ -63,7 +66,11 @@ class Context:
 
     def eval_net(self):
         if self._net is None:
-            self._net = self.loop.eval_net()
+            if self.weights is None:
+                self._net = self.loop.eval_net()
+            else:
+                self._net = copy.deepcopy(self.loop.net)
+                self._net.load_state_dict(self.weights)
             self._net.eval()
         return self._net
 
@@ -198,8 +205,8 @@ def _notes(results: dict, details: dict) -> str:
     return "\n".join(lines)
 
 
-def run_report(cfg, loop, data, exp) -> tuple[dict, dict]:
-    ctx = Context(cfg, loop, data, exp)   # one set of predictions for every measure
+def run_report(cfg, loop, data, exp, weights=None) -> tuple[dict, dict]:
+    ctx = Context(cfg, loop, data, exp, weights)   # one set of predictions for every measure
     results, details = {}, {}
     for name in cfg.research.report:
         r, d = MEASURES[name](ctx)
