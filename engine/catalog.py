@@ -19,6 +19,6 @@ register(ArchSpec(
     id="imported", family="imported", title="Imported model (spandrel)",
     tasks=("super-resolution", "denoise"), builder="engine.importer:build_imported",
     defaults={"architecture": "", "scale": 1, "in_channels": 3, "out_channels": 3,
-              "size_multiple": 1},
+              "size_multiple": 1, "bytes_per_pixel": 0.0},   # 0: not measured at import
     precisions=("fp32", "bf16", "fp16"), kind="imported",
     description="a .pth/.safetensors model of another project, detected by spandrel"))

@@ -18,6 +18,15 @@ import torch.nn.functional as F
 
 _EXTRAS_DONE = False
 ATTENTION_RADIUS = 32   # transformer/attention families see far: overlaps of 128 px by default
+CONV_RADIUS = 16
+# Families whose context reaches beyond a few convolutions: window, stripe or channel attention,
+# large kernels, global pooling. spandrel's tags do not say it, so the ids are listed here.
+WIDE_CONTEXT = frozenset({
+    "ATD", "CRAFT", "DAT", "DCTLSA", "DITN", "DRCT", "FDAT", "FFTformer", "GRL", "HAT", "IPT",
+    "KBNet", "MoESR", "NAFNet", "OmniSR", "PLKSR", "RetinexFormer", "RGT", "SCUNet", "SeemoRe",
+    "SRFormer", "Swin2SR", "SwinIR", "Uformer",
+    "M3SNet", "MIRNet2", "MPRNet", "Restormer"})   # spandrel-extra-arches
+MAX_ALIGN = 64   # a window grid coarser than this is not worth padding every image to
 
 
 def register_extra_arches() -> None:
@@ -56,17 +65,17 @@ class DescriptorNet(torch.nn.Module):
         self.in_channels = descriptor.input_channels
         self.out_channels = descriptor.output_channels
         # Window attention is not shift-equivariant: tiles must start on the window grid
-        # of the whole image, so the window size joins the size multiple.
-        window = getattr(descriptor.model, "window_size", None)
-        window = max(window) if isinstance(window, (tuple, list)) else int(window or 1)
-        self.size_multiple = math.lcm(max(1, int(req.multiple_of or 1)), max(1, window))
+        # of the whole image, so the windows (of any block) join the size multiple.
+        multiple = max(1, int(req.multiple_of or 1))
+        self.size_multiple = math.lcm(multiple, window_grid(descriptor.model))
+        # The descriptor pads a whole image itself, as spandrel does (OmniSR with zeros, SwinIR
+        # mirrored): NetRestorer must not pad it first, or the borders differ from spandrel's.
+        self.pads_itself = True
         hint = getattr(descriptor.tiling, "name", str(descriptor.tiling)).lower()
         self.tiles = hint == "supported"
-        attention = any(t in " ".join(descriptor.tags).lower() for t in ("window", "transformer")) \
-            or hint != "supported"
+        wide = descriptor.architecture.id in WIDE_CONTEXT or hint != "supported"
         # Nets that work at 1/m resolution (U-Nets, SAFMN's pooled branches) see about 4m px.
-        multiple = max(1, int(req.multiple_of or 1))
-        self.receptive_radius = max(ATTENTION_RADIUS if attention else 16, 4 * multiple)
+        self.receptive_radius = max(ATTENTION_RADIUS if wide else CONV_RADIUS, 4 * multiple)
         self.register_state_dict_post_hook(_bare_keys)
         self.register_load_state_dict_pre_hook(_prefixed_keys)
         # a fine-tune keeps the parent's batch-norm statistics: its few examples in small
@@ -100,6 +109,20 @@ class DescriptorNet(torch.nn.Module):
         """The architecture's wrapper around its net, with gradients (no clamp either)."""
         call = getattr(self.descriptor, "_call_fn", None)   # spandrel keeps it private
         return call(self.net, x) if call is not None else self.net(x)
+
+
+def window_grid(model) -> int:
+    """Least common multiple of the attention windows (``window_size``, ``split_size``) that
+    any block of ``model`` partitions its input into; 1 for nets without windows."""
+    grid = 1
+    for module in model.modules():
+        for attr in ("window_size", "split_size"):
+            value = getattr(module, attr, None)
+            sizes = value if isinstance(value, (tuple, list)) else [value]
+            for size in sizes:
+                if isinstance(size, int) and not isinstance(size, bool) and 0 < size <= MAX_ALIGN:
+                    grid = math.lcm(grid, size)
+    return grid if grid <= MAX_ALIGN else 1
 
 
 _OWN = "net."   # the one child of DescriptorNet: every key of its state dict starts so

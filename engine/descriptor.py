@@ -87,6 +87,8 @@ class NetRestorer(Restorer):
         self.fixed_size = getattr(module, "fixed_size", None)
         self.tiles = bool(getattr(module, "tiles", spec.tiles))   # imported nets: spandrel's hint
         self.receptive_radius = int(getattr(module, "receptive_radius", 16))
+        self.radius_exact = bool(getattr(module, "radius_exact", False))   # see inference.seam
+        self.pads_itself = bool(getattr(module, "pads_itself", False))   # imported nets
         self.level = str(getattr(module, "level", "none"))
         if self.level != "none":
             self.in_channels -= 1          # callers hand over the image; the map is added here
@@ -125,10 +127,12 @@ class NetRestorer(Restorer):
         return out
 
     def bytes_per_pixel(self) -> float:
-        # a few live activations of the widest layer in float32; SR nets work mostly at the
-        # input's resolution, so only a quarter of them grows with the output (calibrated
-        # on the shipped RDNs: measured 3.5 / 9.4 KB per input pixel at x2 / x4, fp32)
-        live = 4.0 * (4 * self._width + self.in_channels + self.out_channels)
+        # the net's own figure (``working_bytes_per_pixel``, fp32), else a few live activations
+        # of the widest layer in float32; SR nets work mostly at the input's resolution, so
+        # only a quarter of them grows with the output (calibrated on the shipped RDNs:
+        # measured 3.5 / 9.4 KB per input pixel at x2 / x4, fp32)
+        live = getattr(self.module, "working_bytes_per_pixel", None) or \
+            4.0 * (4 * self._width + self.in_channels + self.out_channels)
         return live * (1 + (self.scale ** 2 - 1) / 4)
 
     def forward(self, x, precision: str | None = None):
@@ -142,6 +146,8 @@ class NetRestorer(Restorer):
             th = tw = self.fixed_size
             if h > th or w > tw:
                 raise ValueError(f"{self.id} takes {th}x{tw} inputs; tile the image")
+        elif self.pads_itself:   # the net pads to its multiple as its own code does
+            th, tw = h, w
         else:
             m = self.size_multiple
             th, tw = -(-h // m) * m, -(-w // m) * m

@@ -174,8 +174,10 @@ def read_state_dict(path: Path) -> dict[str, Any]:
 def _describe(state: dict[str, Any]):
     spandrel = _spandrel()
     try:
-        descriptor = spandrel.ModelLoader().load_from_state_dict(
-            spandrel.canonicalize_state_dict(state))
+        with warnings.catch_warnings():   # architectures' own construction warnings (meshgrid
+            warnings.simplefilter("ignore")   # indexing, init) say nothing a user can act on
+            descriptor = spandrel.ModelLoader().load_from_state_dict(
+                spandrel.canonicalize_state_dict(state))
     except spandrel.UnsupportedModelError:
         raise ModelError("the architecture of this model is not recognised "
                          "(spandrel supports ESRGAN, SwinIR, HAT, SPAN, DnCNN, NAFNet and many more)") \
@@ -192,7 +194,12 @@ def build_imported(state: dict[str, Any], kwargs: dict[str, Any]):
     from .community import DescriptorNet
 
     descriptor = _describe(state)
-    return DescriptorNet(descriptor).eval()
+    net = DescriptorNet(descriptor).eval()
+    measured = kwargs.get("bytes_per_pixel")
+    if isinstance(measured, (int, float)) and measured > 0:
+        # sizes its default tile; NetRestorer grows this figure with the scale, so undo that
+        net.working_bytes_per_pixel = float(measured) / (1 + (net.scale ** 2 - 1) / 4)
+    return net
 
 
 def check_runs(descriptor, name: str) -> None:
@@ -204,7 +211,8 @@ def check_runs(descriptor, name: str) -> None:
     net = DescriptorNet(descriptor).eval()
     side = max(16, net.minimum, net.size_multiple)
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             y = net(torch.rand(1, net.in_channels, side, side))
     except Exception as err:
         raise ModelError(f"{name}: {descriptor.architecture.name} was recognised but cannot run "
@@ -212,6 +220,53 @@ def check_runs(descriptor, name: str) -> None:
     if tuple(y.shape[-2:]) != (side * net.scale, side * net.scale) or not torch.isfinite(y).all():
         raise ModelError(f"{name}: {descriptor.architecture.name} gave a wrong-sized or non-finite "
                          "output on a test image")
+
+
+MEMORY_PROBES = (48, 96)   # input sides whose peak memories give the cost of one more pixel
+MEMORY_MARGIN = 1.25
+
+
+def measure_bytes_per_pixel(descriptor) -> float | None:
+    """Working memory of one more input pixel, measured on the CPU: the peak resident size of
+    this process (Linux: VmHWM, reset through /proc/self/clear_refs) over forwards at two probe
+    sides. The generic estimate of NetRestorer is 3x off either way for attention nets (CRAFT,
+    DITN below it, HAT above), so the default tile follows this instead. None where the
+    platform cannot say."""
+    import ctypes
+    import gc
+
+    import torch
+
+    from .community import DescriptorNet
+
+    def status(key: str) -> int:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) * 1024 for line in fh if line.startswith(key))
+
+    net = DescriptorNet(descriptor).eval()
+    m = max(net.size_multiple, 1)
+    sides = [max(-(-s // m) * m, net.minimum) for s in MEMORY_PROBES]
+    if sides[0] >= sides[1]:
+        return None
+    peaks = []
+    try:
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+        for side in sides:
+            x = torch.rand(1, net.in_channels, side, side)
+            gc.collect()
+            if trim is not None:
+                trim(0)
+            base = status("VmRSS:")
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")   # peak RSS := current RSS
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                net(x)
+            peaks.append(status("VmHWM:") - base)
+    except Exception:   # optional: without a figure the generic estimate sizes the tiles
+        return None
+    grown = (peaks[1] - peaks[0]) / (sides[1] ** 2 - sides[0] ** 2)
+    return round(grown * MEMORY_MARGIN, 1) if grown > 0 else None
 
 
 def licence(arch_id: str) -> str:
@@ -263,6 +318,9 @@ def import_model(path: str | Path, name: str | None = None, *,
     kwargs = {"architecture": descriptor.architecture.id, "scale": descriptor.scale,
               "in_channels": descriptor.input_channels, "out_channels": descriptor.output_channels,
               "size_multiple": descriptor.size_requirements.multiple_of}
+    measured = measure_bytes_per_pixel(descriptor)
+    if measured:
+        kwargs["bytes_per_pixel"] = measured
     state = {k: v for k, v in descriptor.model.state_dict().items()}
     card = {"task": task, "scale": descriptor.scale, "source": "imported",
             "imported_from": path.name, "architecture_name": descriptor.architecture.name,

@@ -51,7 +51,10 @@ def is_oom(err: BaseException) -> bool:
             return True
     except ImportError:
         pass
-    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+    # CUDA's and MPS's "out of memory"; the CPU allocator's "can't allocate memory"
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and ("out of memory" in text
+                                              or "can't allocate memory" in text)
 
 
 def auto_tile(restorer: Restorer, budget_mb: int) -> int:
@@ -64,10 +67,24 @@ def auto_tile(restorer: Restorer, budget_mb: int) -> int:
 
 
 def default_overlap(restorer: Restorer, tile: int) -> int:
+    return seam(restorer, tile)[0]
+
+
+def seam(restorer: Restorer, tile: int) -> tuple[int, int]:
+    """(overlap, margin) of the tiles: ``margin`` pixels at each interior tile edge get no
+    weight, then the tiles blend across the rest of the overlap. A net whose receptive
+    radius is a true bound (``radius_exact``: plain convolutions) needs a margin of that
+    radius and a short ramp; for the others (attention, global pooling, whole-tile
+    transforms) the radius is a guess, so they overlap by four times it and blend across
+    the middle half."""
     if restorer.fixed_size:
-        return restorer.fixed_size // 4
-    want = 4 * restorer.receptive_radius  # blending ignores the outer quarter: exact up to this radius
-    return int(min(max(16, want), 128, tile // 2))
+        return restorer.fixed_size // 4, restorer.fixed_size // 16
+    r = restorer.receptive_radius
+    if getattr(restorer, "radius_exact", False):
+        overlap = int(min(max(16, 2 * r + max(8, r // 2)), 128, tile // 2))
+        return overlap, min(r, (overlap - 8) // 2)
+    overlap = int(min(max(16, 4 * r), 128, tile // 2))
+    return overlap, overlap // 4
 
 
 def needs_float_output(restorer: Restorer, options: InferenceOptions,
@@ -246,11 +263,13 @@ def _tiled(restorer: Restorer, x: np.ndarray, options: InferenceOptions, stage: 
         return band if finish is None else finish(rows, band)
 
     while True:
-        overlap = options.overlap if options.overlap is not None else default_overlap(restorer, tile)
+        overlap, margin = seam(restorer, tile)
+        if options.overlap is not None:
+            overlap, margin = options.overlap, None
         try:
             tiles = run_tiled(run_tile, x, tile=tile, overlap=overlap, scale=restorer.scale,
                               out_channels=restorer.out_channels, align=restorer.size_multiple,
-                              out=out, finish=clean)
+                              out=out, finish=clean, margin=margin)
             while True:
                 try:
                     done, total = next(tiles)

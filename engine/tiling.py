@@ -6,10 +6,11 @@ sums and no full-size weight map is ever allocated. Nor is a full-size float
 sum: only the current tile row is summed, and finished rows go straight to an
 output of any dtype. The input may stay uint8/uint16: each tile is converted to
 float32 [0, 1] as it is cut, so no full-size float copy of the input exists either.
-On an interior edge the window is zero for the outer
-quarter of the overlap and rises with a raised cosine across its middle half:
-pixels whose context was cut by the tile edge get no weight, so a net whose
-receptive radius is at most ``overlap // 4`` gives exactly its untiled output.
+On an interior edge the window is zero for the outer ``margin`` pixels of the
+overlap (by default a quarter of it) and rises with a raised cosine across the rest
+but the same margin on the other side: pixels whose context was cut by the tile edge
+get no weight, so a net whose receptive radius is at most ``margin`` gives exactly
+its untiled output.
 """
 from __future__ import annotations
 
@@ -37,9 +38,10 @@ def starts(length: int, tile: int, overlap: int, align: int = 1) -> tuple[list[i
     return [round(i * (length - size) / (n - 1) / align) * align for i in range(n)], size
 
 
-def window(start: int, size: int, length: int, overlap: int) -> np.ndarray:
+def window(start: int, size: int, length: int, overlap: int,
+           margin: int | None = None) -> np.ndarray:
     """1-D blending weights of a tile [start, start + size) on an axis of ``length``."""
-    margin = overlap // 4
+    margin = overlap // 4 if margin is None else min(margin, max(0, (overlap - 1) // 2))
     ramp = max(1, overlap - 2 * margin)
     edge = np.ones(size, dtype=np.float32)  # profile of a left interior edge
     edge[:margin] = 0.0
@@ -73,7 +75,7 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: 
               overlap: int, scale: int, out_channels: int, align: int = 1,
               out: np.ndarray | None = None,
               finish: Callable[[slice, np.ndarray], np.ndarray] | None = None,
-              ) -> Iterator[tuple[int, int]]:
+              margin: int | None = None) -> Iterator[tuple[int, int]]:
     """Apply ``fn`` tile by tile; yields (done, total) after each tile; returns the output.
 
     ``fn`` maps an HWC float32 tile to an HWC tile ``scale`` times larger; ``img`` is
@@ -85,7 +87,8 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: 
     its rows are complete they are normalised, cropped to the image, passed in
     bands through ``finish(rows, band)`` (per-pixel steps, e.g. rounding to uint8)
     and written to ``out[rows]``. ``out`` (output rows x columns x the channels that
-    ``finish`` returns, of any dtype) defaults to a new float32 array.
+    ``finish`` returns, of any dtype) defaults to a new float32 array. ``margin``: input
+    pixels at each interior tile edge that get no weight (default ``overlap // 4``).
     """
     h0, w0 = img.shape[:2]
     if align > 1 and max(h0, w0) > tile:
@@ -95,9 +98,10 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray, *, tile: 
     h, w = img.shape[:2]
     overlap = min(overlap, max(0, tile - 1))
     s, ov = scale, overlap * scale
+    mg = None if margin is None else margin * scale
     (ys, th), (xs, tw) = starts(h, tile, overlap, align), starts(w, tile, overlap, align)
-    wys = [window(y * s, th * s, h * s, ov) for y in ys]
-    wxs = [window(x * s, tw * s, w * s, ov) for x in xs]
+    wys = [window(y * s, th * s, h * s, ov, mg) for y in ys]
+    wxs = [window(x * s, tw * s, w * s, ov, mg) for x in xs]
     wy_sum = np.zeros(h * s, dtype=np.float32)
     wx_sum = np.zeros(w * s, dtype=np.float32)
     for y, wy in zip(ys, wys):

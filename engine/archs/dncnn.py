@@ -20,6 +20,7 @@ class DnCNN(nn.Module):
             raise ValueError("DnCNN subtracts the predicted noise: in_channels must equal out_channels")
         self.in_channels, self.out_channels, self.scale = int(in_channels), int(out_channels), 1
         self.size_multiple, self.fixed_size, self.receptive_radius = 1, None, int(depth)
+        self.radius_exact = True   # plain 3x3 convolutions: the radius is a true bound
         layers = [nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers.append(nn.Conv2d(width, width, 3, padding=1, bias=not batchnorm))

@@ -29,6 +29,7 @@ class FFDNet(nn.Module):
             raise ValueError("FFDNet restores its input: image channels must equal out_channels")
         self.size_multiple, self.fixed_size = 2, None
         self.receptive_radius = 2 * depth + 2
+        self.radius_exact = True
         layers = [nn.Conv2d(4 * self.in_channels, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]

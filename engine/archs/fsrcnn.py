@@ -21,6 +21,7 @@ class FSRCNN(nn.Module):
             raise ValueError("FSRCNN scale must be 2, 3 or 4")
         self.in_channels, self.out_channels, self.scale = int(in_channels), int(out_channels), int(scale)
         self.size_multiple, self.fixed_size, self.receptive_radius = 1, None, 2 + m + 3
+        self.radius_exact = True
         layers = [nn.Conv2d(in_channels, d, 5, padding=2), nn.PReLU(d),
                   nn.Conv2d(d, s, 1), nn.PReLU(s)]
         for _ in range(m):

@@ -65,7 +65,10 @@ class RDN(nn.Module):
             raise ValueError("antialias must be 'none' or 'blurpool'")
         self.in_channels, self.out_channels, self.scale = int(in_channels), int(out_channels), int(scale)
         self.size_multiple, self.fixed_size = 1, None
-        self.receptive_radius = 2 + D * C + 2
+        # 3x3 convs: 2 shallow + D*C dense + fusion + upsampler, and under one low-res pixel for
+        # the high-res convs (blur, output); the bicubic skip reads 2
+        self.receptive_radius = 2 + D * C + 4
+        self.radius_exact = True
         self.sfe1 = nn.Conv2d(in_channels, G0, 3, padding=1)
         self.sfe2 = nn.Conv2d(G0, G0, 3, padding=1)
         self.blocks = nn.ModuleList(DenseBlock(G0, G, C) for _ in range(D))

@@ -95,6 +95,12 @@ class ResUNet(nn.Module):
         # context one output pixel sees: 3x3 convs at each scale, twice (down and up)
         rf = sum(2 * blocks * 2 ** i for i in range(len(widths) - 1)) * 2 + 2 * blocks * 2 ** (len(widths) - 1)
         self.receptive_radius = int(rf + 2 + (WIENER_RADIUS if level == "blur" else 0))
+        self.radius_exact = level != "blur"   # the Wiener prior works on the whole tile
+        # working memory of a forward pass per input pixel, fp32: about six live activations at
+        # each scale (measured 0.94 KB/px for widths 32-64-128 in fp32, 1.04 with the Wiener
+        # prior); sizes the tiles (engine.descriptor.NetRestorer.bytes_per_pixel)
+        self.working_bytes_per_pixel = 4.0 * (6 * sum(w / 4 ** i for i, w in enumerate(widths))
+                                              + 2 * (self.in_channels + self.out_channels))
         stem_in = self.in_channels + (self.image_channels if level == "blur" else 0)
         self.head = nn.Conv2d(stem_in, widths[0], 3, padding=1)
         self.down = nn.ModuleList()

@@ -40,6 +40,7 @@ class SRResNet18(nn.Module):
         self.in_channels, self.out_channels, self.scale = int(in_channels), int(out_channels), int(scale)
         self.size_multiple, self.fixed_size = 1, None
         self.receptive_radius = 1 + 2 * sum(int(b) for b in blocks) + 2
+        self.radius_exact = True
         widths, blocks = [int(w) for w in widths], [int(b) for b in blocks]
         self.stem = nn.Sequential(nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False),
                                   nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))

@@ -132,3 +132,16 @@ def test_tile_size_follows_the_memory_budget():
     restorer = NetRestorer(conv_net(), SPEC)
     small, big = auto_tile(restorer, 16), auto_tile(restorer, 1024)
     assert small < big and small % 8 == 0
+
+
+@pytest.mark.parametrize("message", [
+    "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: "
+    "you tried to allocate 9663676416 bytes. Error code 12 (Cannot allocate memory)",
+    "CUDA out of memory. Tried to allocate 2.00 GiB",
+])
+def test_the_allocators_out_of_memory_errors_are_recognised(message):
+    from engine.inference import is_oom
+
+    assert is_oom(RuntimeError(message))
+    assert not is_oom(RuntimeError("Given groups=1, weight of size [8, 3, 3, 3]"))
+
