@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .backend_cache import cached_check, context, stale, stamp, store_check
-from .backends import BACKENDS, NAMES, Chosen, Unavailable, first_line, random_tile
+from .backends import BACKENDS, NAMES, Chosen, Unavailable, first_line, onnx_key, random_tile
 from .errors import ConfigError
 
 log = logging.getLogger("restorelab.backends")
@@ -103,7 +103,8 @@ def prepared(restorer, name: str, tile: int) -> _Ready:
             blocker = onnx_blocker(restorer.spec, restorer.kwargs)
             if blocker:
                 raise Unavailable(f"{restorer.id} {blocker}")
-        call = backend.prepare(restorer.module, check_shape(restorer, tile), device)
+        key = onnx_key(restorer) if backend.needs_onnx else ""
+        call = backend.prepare(restorer.module, check_shape(restorer, tile), device, key)
         diff = 0.0 if name == "eager" else max_abs_diff(
             call, restorer.module, random_tile(check_shape(restorer, tile), device))
         if not diff <= TOLERANCE:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import shutil
 import sys
@@ -32,6 +33,8 @@ from typing import Callable
 
 import numpy as np
 
+log = logging.getLogger("restorelab.backends")
+
 NAMES = ("eager", "compile", "onnxruntime", "openvino")
 SEED = 1414   # of the random tile backends are compiled, checked and timed on
 
@@ -41,26 +44,28 @@ class Unavailable(Exception):
 
 
 class Backend:
-    """``prepare(net, tile shape NCHW, device)`` -> a callable on NCHW float32 tensors or arrays."""
+    """``prepare(net, tile shape NCHW, device, key)`` -> a callable on NCHW float32 tensors or
+    arrays. ``key`` names the net's weights (see onnx_key): the ONNX backends keep its export
+    in the user cache dir under it, so a later process skips the export."""
 
     name = ""
     needs_onnx = False
 
-    def prepare(self, net, tile: tuple[int, int, int, int], device: str) -> Callable:
+    def prepare(self, net, tile: tuple[int, int, int, int], device: str, key: str = "") -> Callable:
         raise NotImplementedError
 
 
 class Eager(Backend):
     name = "eager"
 
-    def prepare(self, net, tile, device):
+    def prepare(self, net, tile, device, key=""):
         return net
 
 
 class Compiled(Backend):
     name = "compile"
 
-    def prepare(self, net, tile, device):
+    def prepare(self, net, tile, device, key=""):
         import torch
 
         if device.startswith("cpu") and not _cxx_compiler():
@@ -78,7 +83,7 @@ class OnnxRuntime(Backend):
     name = "onnxruntime"
     needs_onnx = True
 
-    def prepare(self, net, tile, device):
+    def prepare(self, net, tile, device, key=""):
         _cpu_only(self.name, device)
         ort = _import("onnxruntime")
         import torch
@@ -86,9 +91,8 @@ class OnnxRuntime(Backend):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = torch.get_num_threads()
         opts.log_severity_level = 3
-        with _onnx_file(net) as path:
-            runtime = Runtime(ort.InferenceSession(str(path), opts,
-                                                   providers=["CPUExecutionProvider"]))
+        runtime = _from_onnx(net, key, lambda path: Runtime(ort.InferenceSession(
+            str(path), opts, providers=["CPUExecutionProvider"])))
         return on_arrays(lambda a: runtime.parts[0].run(None, {"image": a})[0])
 
 
@@ -96,18 +100,21 @@ class OpenVino(Backend):
     name = "openvino"
     needs_onnx = True
 
-    def prepare(self, net, tile, device):
+    def prepare(self, net, tile, device, key=""):
         _cpu_only(self.name, device)
         ov = _import("openvino")
         import torch
 
         core = ov.Core()
-        with _onnx_file(net) as path, _same_signal_stack():
-            # f32 explicitly: on CPUs with AMX OpenVINO would otherwise run bf16
-            compiled = core.compile_model(core.read_model(str(path)), "CPU", {
-                "INFERENCE_PRECISION_HINT": "f32",
-                "INFERENCE_NUM_THREADS": torch.get_num_threads()})
-            runtime = Runtime(compiled.create_infer_request(), compiled.output(0), compiled, core)
+
+        def load(path):
+            with _same_signal_stack():
+                # f32 explicitly: on CPUs with AMX OpenVINO would otherwise run bf16
+                compiled = core.compile_model(core.read_model(str(path)), "CPU", {
+                    "INFERENCE_PRECISION_HINT": "f32",
+                    "INFERENCE_NUM_THREADS": torch.get_num_threads()})
+                return Runtime(compiled.create_infer_request(), compiled.output(0), compiled, core)
+        runtime = _from_onnx(net, key, load)
 
         def run(a):
             request, output = runtime.parts[:2]
@@ -228,18 +235,51 @@ def _import(module: str):
         raise Unavailable(f"{module} cannot be loaded ({first_line(err)})") from None
 
 
-@contextlib.contextmanager
-def _onnx_file(net):
-    """The net exported to a temporary ONNX file (dynamic height and width), by engine.export."""
+def onnx_key(restorer) -> str:
+    """What names a restorer's ONNX export in the cache: its weights' sha256, the net's class
+    and input channels, torch's version and the opset (empty without a sha256)."""
+    import torch
+
+    from .export import ONNX_OPSET
+
+    sha = getattr(restorer, "sha256", "")
+    if not sha:
+        return ""
+    module = restorer.module
+    channels = getattr(module, "in_channels", restorer.in_channels)
+    return (f"{sha[:24]}-{type(module).__name__}-c{channels}-"
+            f"torch{torch.__version__.split('+')[0]}-op{ONNX_OPSET}")
+
+
+def _from_onnx(net, key: str, load: Callable):
+    """``load(path)`` of the net's ONNX export: the cached one under ``key`` when there is
+    one (exported and kept there when not), else a temporary one. A cached file that does not
+    load is exported again once."""
+    if not key:
+        with tempfile.TemporaryDirectory(prefix="restorelab-onnx-") as tmp:
+            return load(_export(net, Path(tmp) / "net.onnx"))
+    from . import paths
+
+    path = paths.cache_dir() / "onnx" / f"{key}.onnx"
+    if path.is_file():
+        try:
+            return load(path)
+        except Exception as err:    # damaged or from another runtime: export it again
+            log.info("cached ONNX export %s did not load (%s); exporting again",
+                     path.name, first_line(err))
+            path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return load(_export(net, path))
+
+
+def _export(net, path: Path) -> Path:
     from .errors import ModelError
     from .export import write_onnx
 
-    with tempfile.TemporaryDirectory(prefix="restorelab-onnx-") as tmp:
-        try:
-            path = write_onnx(net, Path(tmp) / "net.onnx", type(net).__name__)
-        except ModelError as err:
-            raise Unavailable(str(err)) from None
-        yield path
+    try:
+        return write_onnx(net, path, type(net).__name__)
+    except ModelError as err:
+        raise Unavailable(str(err)) from None
 
 
 def first_line(err: BaseException) -> str:

@@ -64,3 +64,34 @@ def test_candidates_are_timed_in_turns():
     ms = backend_choice._ms_per_mp(fns, torch.zeros(1, 3, 10, 10), repeats=2)
     assert order == ["eager", "onnxruntime", "openvino"] * 3      # a warm-up round, then two
     assert set(ms) == set(fns) and all(v >= 0 for v in ms.values())
+
+
+def test_an_onnx_export_is_kept_for_the_next_process_and_a_damaged_one_is_redone(monkeypatch):
+    """The ONNX backends export a library model once (the user cache dir, by its weights'
+    sha256); a later restorer loads that file, and a damaged file is exported again."""
+    pytest.importorskip("onnxruntime")
+    from engine import backends, checkpoints, paths, registry
+    from engine.models import load_restorer
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = registry.get("dncnn").build(depth=2, width=8)
+    model = checkpoints.save_model("tiny", net.state_dict(), "dncnn", {"depth": 2, "width": 8},
+                                   {"task": "denoise"}).id
+    exports = []
+    real = backends._export
+    monkeypatch.setattr(backends, "_export", lambda n, p: exports.append(p) or real(n, p))
+
+    def ready(name="onnxruntime"):
+        restorer = load_restorer(model, device="cpu", precision="fp32")
+        return backend_choice.prepared(restorer, name, 64)
+
+    first = ready()
+    assert not first.reason and len(exports) == 1
+    cached = exports[0]
+    assert cached.parent == paths.cache_dir() / "onnx" and cached.is_file()
+    assert not ready().reason and not ready("openvino").reason and len(exports) == 1
+    cached.write_bytes(b"not an onnx file")
+    again = ready()
+    assert not again.reason and again.max_abs_diff <= backend_choice.TOLERANCE
+    assert len(exports) == 2 and cached.stat().st_size > 1000

@@ -108,7 +108,7 @@ def test_a_backend_that_differs_from_eager_is_not_used(model_id, monkeypatch, ca
     class Off(backends.Backend):
         name = "openvino"
 
-        def prepare(self, net, tile, device):
+        def prepare(self, net, tile, device, key=""):
             return lambda x: net(x) + 1e-3
 
     monkeypatch.setitem(backends.BACKENDS, "openvino", Off())
