@@ -76,6 +76,7 @@ class DescriptorNet(torch.nn.Module):
         wide = descriptor.architecture.id in WIDE_CONTEXT or hint != "supported"
         # Nets that work at 1/m resolution (U-Nets, SAFMN's pooled branches) see about 4m px.
         self.receptive_radius = max(ATTENTION_RADIUS if wide else CONV_RADIUS, 4 * multiple)
+        self.wide_context = wide     # tiles cannot equal the whole image: bigger tiles
         self.register_state_dict_post_hook(_bare_keys)
         self.register_load_state_dict_pre_hook(_prefixed_keys)
         # a fine-tune keeps the parent's batch-norm statistics: its few examples in small

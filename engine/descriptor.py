@@ -88,6 +88,7 @@ class NetRestorer(Restorer):
         self.tiles = bool(getattr(module, "tiles", spec.tiles))   # imported nets: spandrel's hint
         self.receptive_radius = int(getattr(module, "receptive_radius", 16))
         self.radius_exact = bool(getattr(module, "radius_exact", False))   # see inference.seam
+        self.wide_context = bool(getattr(module, "wide_context", False))   # inference.auto_tile
         self.pads_itself = bool(getattr(module, "pads_itself", False))   # imported nets
         self.level = str(getattr(module, "level", "none"))
         if self.level != "none":

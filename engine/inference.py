@@ -6,8 +6,10 @@ uint8/uint16), so jobs use ``out = yield from restore_pixels(...)``.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, Iterator
 
 import cv2
@@ -58,12 +60,29 @@ def is_oom(err: BaseException) -> bool:
 
 
 def auto_tile(restorer: Restorer, budget_mb: int) -> int:
-    """Largest tile whose estimated working memory fits the budget."""
+    """Largest tile whose estimated working memory fits the budget. A net whose tiles cannot
+    equal its whole-image output (``wide_context``: attention across windows, global pooling)
+    gets as much as the machine can spare instead, if that is more, so most photos run whole."""
     if restorer.fixed_size:
         return restorer.fixed_size
+    if getattr(restorer, "wide_context", False):
+        budget_mb = max(budget_mb, spare_memory_mb())
     side = int((budget_mb * 2**20 / max(restorer.bytes_per_pixel(), 1.0)) ** 0.5)
     m = max(restorer.size_multiple, 8)
     return int(np.clip(side // m * m, max(MIN_TILE, m), 4096))
+
+
+def spare_memory_mb() -> int:
+    """What a restore may take for one tile: a quarter of the RAM, at most half of what is
+    free now (Linux; 0 where it cannot tell, so the budget stands)."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        text = Path("/proc/meminfo").read_text(encoding="ascii")
+        free_kb = int(next(line.split()[1] for line in text.splitlines()
+                           if line.startswith("MemAvailable:")))
+    except (OSError, ValueError, StopIteration, AttributeError):
+        return 0
+    return int(min(pages * size / 4, free_kb * 1024 / 2) // 2**20)
 
 
 def default_overlap(restorer: Restorer, tile: int) -> int:

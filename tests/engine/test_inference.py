@@ -145,3 +145,16 @@ def test_the_allocators_out_of_memory_errors_are_recognised(message):
     assert is_oom(RuntimeError(message))
     assert not is_oom(RuntimeError("Given groups=1, weight of size [8, 3, 3, 3]"))
 
+
+def test_a_net_whose_tiles_cannot_be_exact_gets_the_memory_the_machine_can_spare(monkeypatch):
+    from engine import inference
+
+    fake = FakeRestorer()
+    fake.bytes_per_pixel = lambda: 4096.0
+    monkeypatch.setattr(inference, "spare_memory_mb", lambda: 8192)
+    assert auto_tile(fake, 512) == 360          # sqrt(512 MB / 4 KB), a multiple of 8
+    fake.wide_context = True
+    assert auto_tile(fake, 512) == 1448         # sqrt(8 GB / 4 KB)
+    monkeypatch.setattr(inference, "spare_memory_mb", lambda: 0)
+    assert auto_tile(fake, 512) == 360          # nothing known: the budget stands
+
